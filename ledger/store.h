@@ -1,0 +1,88 @@
+// The ledger's storage: blocks (by height and by hash), transactions by id, each block's
+// results and write set, the live state, and the head (height, hash, state root).
+//
+// Append() checks a block against the head and against its own results and writes, then
+// stores block, results, write set, state changes and the new head in one atomic, synced
+// write. After a crash at any instant the store reopens at the last appended block or the
+// one before it, never in between. Open() checks that the head and the stored blocks agree
+// and refuses, naming the height, if they do not.
+//
+// Two engines hold the same layout: LevelDB on disk, and a sorted in-memory map for tests.
+//
+// Thread safety: one thread appends at a time (Append serialises itself); any number of
+// threads may read meanwhile. A read sees the state as of some fully appended block.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ledger/block.h"
+#include "ledger/state.h"
+#include "ledger/status.h"
+
+namespace nanum {
+
+class KvEngine;  // store.cc
+
+struct TxLocation {
+  std::uint64_t height = 0;
+  std::uint32_t index = 0;
+};
+
+struct StoreHead {
+  std::uint64_t height = 0;
+  Hash256 hash{};
+  Hash256 state_root{};
+};
+
+class Store : public StateReader {
+ public:
+  // Opens (creating if missing) a LevelDB store in directory `dir`. Errors: kIOError (the
+  // directory cannot be used, or another process holds it), kCorruption (the stored head
+  // and blocks disagree; the message names the height).
+  static Status OpenLevelDb(const std::string& dir, std::unique_ptr<Store>* out);
+  static std::unique_ptr<Store> NewInMemory();
+
+  ~Store() override;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // The last appended block; nullopt for an empty store.
+  std::optional<StoreHead> Head() const;
+
+  // Appends `block` with the results and writes of executing it. REQUIRES nothing of the
+  // caller; checks, and fails with nothing written:
+  //   kFailedPrecondition  height is not head+1 (0 for an empty store), prev_hash is not
+  //                        the head's hash, or a transaction is already stored
+  //   kInvalidArgument     a block above 0 without a certificate; results count, results
+  //                        root or state root do not match; a key or value over its limit
+  //   kCorruption          the block's own content is inconsistent (CheckBlockContent)
+  //   kIOError             the disk write failed
+  Status Append(const Block& block, const std::vector<TxResult>& results, const WriteSet& writes);
+
+  // Reads. kNotFound when absent; kCorruption when a stored record does not decode.
+  Status GetBlock(std::uint64_t height, Block* out) const;
+  Status GetBlockBytes(std::uint64_t height, std::string* out) const;
+  Status GetHeightByHash(const Hash256& hash, std::uint64_t* height) const;
+  Status GetTxLocation(const Hash256& id, TxLocation* out) const;
+  Status GetResults(std::uint64_t height, std::vector<TxResult>* out) const;
+  Status GetWrites(std::uint64_t height, WriteSet* out) const;
+
+  // The live state as of the head.
+  Status Get(std::string_view key, std::string* value) const override;
+  std::unique_ptr<StateIterator> NewIterator(std::string_view prefix,
+                                             std::string_view start = {}) const override;
+
+ private:
+  explicit Store(std::unique_ptr<KvEngine> engine);
+  Status LoadHead();
+
+  std::unique_ptr<KvEngine> engine_;
+  struct Mutable;
+  std::unique_ptr<Mutable> m_;  // head and the append lock
+};
+
+}  // namespace nanum

@@ -1,0 +1,254 @@
+// The stores, both engines: appending, reading, every refusal, reopening and replay.
+#include "ledger/store.h"
+
+#include <gtest/gtest.h>
+#include <leveldb/db.h>
+
+#include <filesystem>
+
+#include "test_chain.h"
+
+namespace nanum {
+namespace {
+
+using testing::TestChain;
+
+class StoreTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/nanum-store-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    Reopen();
+    Block g;
+    std::vector<TxResult> r;
+    WriteSet w;
+    chain_.Genesis(&g, &r, &w);
+    ASSERT_TRUE(store_->Append(g, r, w).ok());
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  bool on_disk() const { return GetParam(); }
+  void Reopen() {
+    if (!on_disk()) {
+      if (!store_) store_ = Store::NewInMemory();
+      return;
+    }
+    store_.reset();
+    Status s = Store::OpenLevelDb(dir_ + "/db", &store_);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  // Makes and appends the next block of the given transfers.
+  Block AppendTransfers(std::vector<Transaction> txs) {
+    Block b;
+    std::vector<TxResult> r;
+    WriteSet w;
+    chain_.MakeBlock(*store_, *store_->Head(), std::move(txs), 1000 + store_->Head()->height, &b, &r, &w);
+    Status s = store_->Append(b, r, w);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return b;
+  }
+
+  TestChain chain_{3};
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreTest, AppendsAndReadsBack) {
+  const Block b1 = AppendTransfers({chain_.MakeTransfer(0, 1, 100, 0), chain_.MakeTransfer(1, 2, 50, 0)});
+  const Block b2 = AppendTransfers({chain_.MakeTransfer(0, 2, 1, 1)});
+  const auto head = store_->Head();
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->height, 2u);
+  EXPECT_EQ(head->hash, b2.Hash());
+  EXPECT_EQ(head->state_root, b2.header.state_root);
+
+  Block got;
+  ASSERT_TRUE(store_->GetBlock(1, &got).ok());
+  EXPECT_EQ(got.Encode(), b1.Encode());
+  std::uint64_t h = 0;
+  ASSERT_TRUE(store_->GetHeightByHash(b1.Hash(), &h).ok());
+  EXPECT_EQ(h, 1u);
+  TxLocation loc;
+  ASSERT_TRUE(store_->GetTxLocation(b1.txs[1].id(), &loc).ok());
+  EXPECT_EQ(loc.height, 1u);
+  EXPECT_EQ(loc.index, 1u);
+  std::vector<TxResult> results;
+  ASSERT_TRUE(store_->GetResults(1, &results).ok());
+  EXPECT_EQ(results.size(), 2u);
+  WriteSet writes;
+  ASSERT_TRUE(store_->GetWrites(2, &writes).ok());
+  EXPECT_EQ(writes.size(), 3u);  // two balances and a nonce
+
+  EXPECT_EQ(testing::BalanceOf(*store_, "m0"), 1'000'000u - 101);
+  EXPECT_EQ(testing::BalanceOf(*store_, "m1"), 1'000'000u + 50);
+  EXPECT_EQ(testing::BalanceOf(*store_, "m2"), 1'000'000u + 51);
+
+  EXPECT_TRUE(store_->GetBlock(3, &got).IsNotFound());
+  EXPECT_TRUE(store_->GetTxLocation(Hash256{}, &loc).IsNotFound());
+}
+
+TEST_P(StoreTest, SurvivesReopen) {
+  AppendTransfers({chain_.MakeTransfer(0, 1, 100, 0)});
+  const auto before = store_->Head();
+  const auto state = testing::DumpState(*store_);
+  Reopen();
+  ASSERT_TRUE(store_->Head());
+  EXPECT_EQ(store_->Head()->hash, before->hash);
+  EXPECT_EQ(testing::DumpState(*store_), state);
+  AppendTransfers({chain_.MakeTransfer(0, 1, 100, 1)});
+  EXPECT_EQ(store_->Head()->height, 2u);
+}
+
+TEST_P(StoreTest, ReplayReproducesEveryStateRoot) {
+  for (int i = 0; i < 5; ++i) AppendTransfers({chain_.MakeTransfer(i % 3, (i + 1) % 3, 10, static_cast<std::uint64_t>(i / 3))});
+  Status s = testing::ReplayAndCompare(*store_, chain_.validator_keys(), chain_.quorum());
+  EXPECT_TRUE(s.ok()) << s.ToString();
+}
+
+// Each refusal leaves the store exactly as it was.
+TEST_P(StoreTest, RefusalsChangeNothing) {
+  AppendTransfers({chain_.MakeTransfer(0, 1, 100, 0)});
+  const auto head = store_->Head();
+  const auto state = testing::DumpState(*store_);
+
+  Block b;
+  std::vector<TxResult> r;
+  WriteSet w;
+  chain_.MakeBlock(*store_, *head, {chain_.MakeTransfer(1, 2, 5, 0)}, 5000, &b, &r, &w);
+
+  auto expect_refused = [&](Block blk, std::vector<TxResult> res, WriteSet ws, Status::Code code) {
+    Status s = store_->Append(blk, res, ws);
+    EXPECT_EQ(s.code(), code) << s.ToString();
+    EXPECT_EQ(store_->Head()->hash, head->hash);
+    EXPECT_EQ(testing::DumpState(*store_), state);
+  };
+
+  Block wrong_height = b;
+  wrong_height.header.height = 5;
+  expect_refused(wrong_height, r, w, Status::Code::kFailedPrecondition);
+
+  Block wrong_prev = b;
+  wrong_prev.header.prev_hash[0] ^= 1;
+  expect_refused(wrong_prev, r, w, Status::Code::kFailedPrecondition);
+
+  Block no_cert = b;
+  no_cert.certificate.reset();
+  expect_refused(no_cert, r, w, Status::Code::kInvalidArgument);
+
+  std::vector<TxResult> other_results = r;
+  other_results[0].code = 99;
+  expect_refused(b, other_results, w, Status::Code::kInvalidArgument);
+  expect_refused(b, {}, w, Status::Code::kInvalidArgument);
+
+  WriteSet other_writes = w;
+  other_writes.Put("bal/m2", "forged");
+  expect_refused(b, r, other_writes, Status::Code::kInvalidArgument);
+
+  Block bad_root = b;
+  bad_root.header.tx_root[0] ^= 1;
+  expect_refused(bad_root, r, w, Status::Code::kCorruption);
+
+  // A transaction that is already stored, in an otherwise valid block.
+  Block again;
+  std::vector<TxResult> again_r;
+  WriteSet again_w;
+  Block first;
+  ASSERT_TRUE(store_->GetBlock(1, &first).ok());
+  chain_.MakeBlock(*store_, *head, first.txs, 5000, &again, &again_r, &again_w);
+  expect_refused(again, again_r, again_w, Status::Code::kFailedPrecondition);
+
+  // And the valid block still goes in afterwards.
+  ASSERT_TRUE(store_->Append(b, r, w).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, StoreTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& p) { return p.param ? "LevelDb" : "InMemory"; });
+
+// Damage made behind the store's back is found when it opens.
+class StoreOpenTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/nanum-store-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    std::unique_ptr<Store> store;
+    ASSERT_TRUE(Store::OpenLevelDb(dir_, &store).ok());
+    TestChain chain(2);
+    Block g;
+    std::vector<TxResult> r;
+    WriteSet w;
+    chain.Genesis(&g, &r, &w);
+    ASSERT_TRUE(store->Append(g, r, w).ok());
+    for (std::uint64_t i = 0; i < 3; ++i) {
+      Block b;
+      chain.MakeBlock(*store, *store->Head(), {chain.MakeTransfer(0, 1, 1, i)}, 10 + i, &b, &r, &w);
+      ASSERT_TRUE(store->Append(b, r, w).ok());
+    }
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void Raw(const std::function<void(leveldb::DB*)>& edit) {
+    leveldb::DB* db = nullptr;
+    ASSERT_TRUE(leveldb::DB::Open(leveldb::Options(), dir_, &db).ok());
+    edit(db);
+    delete db;
+  }
+  static std::string BlockKey(std::uint64_t h) {
+    std::string k(1, 'b');
+    for (int i = 7; i >= 0; --i) k.push_back(static_cast<char>((h >> (8 * i)) & 0xff));
+    return k;
+  }
+  std::string dir_;
+};
+
+TEST_F(StoreOpenTest, MissingHeadBlockIsRefusedNamingTheHeight) {
+  Raw([](leveldb::DB* db) { ASSERT_TRUE(db->Delete(leveldb::WriteOptions(), BlockKey(3)).ok()); });
+  std::unique_ptr<Store> store;
+  Status s = Store::OpenLevelDb(dir_, &store);
+  EXPECT_EQ(s.code(), Status::Code::kCorruption);
+  EXPECT_NE(s.message().find("height 3"), std::string::npos) << s.ToString();
+}
+
+TEST_F(StoreOpenTest, ChangedHeadBlockIsRefused) {
+  Raw([](leveldb::DB* db) {
+    std::string v;
+    ASSERT_TRUE(db->Get(leveldb::ReadOptions(), BlockKey(3), &v).ok());
+    v[20] ^= 1;  // inside prev_hash
+    ASSERT_TRUE(db->Put(leveldb::WriteOptions(), BlockKey(3), v).ok());
+  });
+  std::unique_ptr<Store> store;
+  EXPECT_EQ(Store::OpenLevelDb(dir_, &store).code(), Status::Code::kCorruption);
+}
+
+TEST_F(StoreOpenTest, BlockAboveTheHeadIsRefused) {
+  Raw([](leveldb::DB* db) {
+    std::string v;
+    ASSERT_TRUE(db->Get(leveldb::ReadOptions(), BlockKey(3), &v).ok());
+    ASSERT_TRUE(db->Put(leveldb::WriteOptions(), BlockKey(4), v).ok());
+  });
+  std::unique_ptr<Store> store;
+  Status s = Store::OpenLevelDb(dir_, &store);
+  EXPECT_EQ(s.code(), Status::Code::kCorruption);
+  EXPECT_NE(s.message().find("above the head at height 3"), std::string::npos) << s.ToString();
+}
+
+TEST_F(StoreOpenTest, SecondProcessOnTheSameDirectoryIsRefused) {
+  std::unique_ptr<Store> first, second;
+  ASSERT_TRUE(Store::OpenLevelDb(dir_, &first).ok());
+  Status s = Store::OpenLevelDb(dir_, &second);
+  EXPECT_EQ(s.code(), Status::Code::kIOError);
+  EXPECT_NE(s.message().find("another nanum process"), std::string::npos) << s.ToString();
+}
+
+TEST_F(StoreOpenTest, EditedStateValueIsFoundByReplay) {
+  Raw([](leveldb::DB* db) { ASSERT_TRUE(db->Put(leveldb::WriteOptions(), "sbal/m1", std::string(8, '\x7f')).ok()); });
+  std::unique_ptr<Store> store;
+  ASSERT_TRUE(Store::OpenLevelDb(dir_, &store).ok());
+  TestChain chain(2);
+  Status s = testing::ReplayAndCompare(*store, chain.validator_keys(), chain.quorum());
+  EXPECT_EQ(s.code(), Status::Code::kCorruption);
+  EXPECT_NE(s.message().find("height 3"), std::string::npos) << s.ToString();
+}
+
+}  // namespace
+}  // namespace nanum
