@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The README's first command: install what nanum needs, build it (release), and start it.
+#
+# What it starts today: the node daemon, nanumd, does not exist yet (issue 5), and neither
+# does the local community (issue 7). Until then this builds everything that exists and shows
+# the ledger core at work on this machine: its crash test (a process appending blocks to a
+# LevelDB store, killed with SIGKILL 60 times, the store reopened and replayed after each)
+# and its benchmarks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+deploy/install-deps.sh
+cmake --preset release
+cmake --build --preset release
+
+echo
+echo "== nanum: the node (nanumd) is not built yet; showing the ledger core =="
+echo
+build/release/tests/store_crash_test --kills=60
+echo
+build/release/tests/bench/ledger_bench --benchmark_min_time=0.5
