@@ -13,22 +13,11 @@ namespace nanum {
 //   u16       payload type       (PayloadType)
 //   bytes     payload            the payload's own encoding, up to kMaxPayloadBytes
 //
-// Payload layouts:
-//   Transfer (1):  bytes to (a member id), u64 amount (> 0)
+// Payload layouts: payload.cc.
 //
 // Envelope layout:
 //   bytes     body               the body bytes above, exactly as signed
 //   fixed[64] signature          BIP-340 over TxId(body) = TaggedHash("nanum/tx", body)
-
-bool IsValidMemberId(std::string_view id) {
-  if (id.empty() || id.size() > kMaxMemberIdBytes) return false;
-  for (std::size_t i = 0; i < id.size(); ++i) {
-    char c = id[i];
-    bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-'))) return false;
-  }
-  return true;
-}
 
 bool IsValidChainId(std::string_view id) {
   if (id.empty() || id.size() > limits::kMaxChainIdBytes) return false;
@@ -38,49 +27,7 @@ bool IsValidChainId(std::string_view id) {
   return true;
 }
 
-PayloadType TypeOf(const Payload& p) {
-  struct {
-    PayloadType operator()(const Transfer&) const { return PayloadType::kTransfer; }
-  } visit;
-  return std::visit(visit, p);
-}
-
-const char* PayloadTypeName(PayloadType t) {
-  switch (t) {
-    case PayloadType::kTransfer: return "transfer";
-  }
-  return "unknown";
-}
-
 namespace {
-
-std::string EncodePayload(const Payload& p) {
-  Writer w;
-  if (const auto* t = std::get_if<Transfer>(&p)) {
-    w.Bytes(t->to);
-    w.U64(t->amount);
-  }
-  return w.Release();
-}
-
-Status DecodePayload(std::uint16_t type, std::string_view bytes, Payload* out) {
-  Reader r(bytes, "payload");
-  switch (static_cast<PayloadType>(type)) {
-    case PayloadType::kTransfer: {
-      Transfer t;
-      t.to = std::string(r.Bytes(kMaxMemberIdBytes, "member id"));
-      t.amount = r.U64();
-      NANUM_RETURN_IF_ERROR(r.Finish().Prefixed("transfer"));
-      if (!IsValidMemberId(t.to)) {
-        return Status::InvalidArgument("transfer: '" + t.to + "' is not a valid member id");
-      }
-      if (t.amount == 0) return Status::InvalidArgument("transfer: amount must be positive");
-      *out = std::move(t);
-      return Status::OK();
-    }
-  }
-  return Status::Unsupported("payload type " + std::to_string(type) + " is unknown");
-}
 
 std::string EncodeBody(const TxBody& b) {
   std::string payload = EncodePayload(b.payload);

@@ -11,36 +11,14 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <variant>
-
 #include "ledger/crypto.h"
+#include "ledger/payload.h"
 #include "ledger/status.h"
 
 namespace nanum {
 
-// A member id: 1 to 32 bytes of [a-z0-9._-], starting with a letter or digit.
-inline constexpr std::size_t kMaxMemberIdBytes = 32;
-bool IsValidMemberId(std::string_view id);
 // A chain id: 1 to limits::kMaxChainIdBytes bytes of printable ASCII without spaces.
 bool IsValidChainId(std::string_view id);
-
-// ---- Payloads. Each has a fixed type number; the number is part of the signed body. ----
-
-enum class PayloadType : std::uint16_t {
-  kTransfer = 1,
-};
-
-// Moves `amount` base units of the community token from the signer to member `to`.
-struct Transfer {
-  std::string to;
-  std::uint64_t amount = 0;
-  bool operator==(const Transfer&) const = default;
-};
-
-using Payload = std::variant<Transfer>;
-
-PayloadType TypeOf(const Payload& p);
-const char* PayloadTypeName(PayloadType t);
 
 // ---- The body and the envelope. ----
 
