@@ -78,6 +78,14 @@ Transaction Transaction::Sign(const TxBody& body, const PrivateKey& key) {
   return tx;
 }
 
+Transaction Transaction::Unsigned(const TxBody& body) {
+  Transaction tx;
+  tx.body_ = body;
+  tx.body_bytes_ = EncodeBody(body);
+  tx.id_ = TxId(tx.body_bytes_);
+  return tx;
+}
+
 Status Transaction::Decode(std::string_view envelope, Transaction* out) {
   if (envelope.size() > limits::kMaxEnvelopeBytes) {
     return Status::TooLarge("transaction envelope is " + std::to_string(envelope.size()) +

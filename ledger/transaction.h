@@ -38,6 +38,11 @@ class Transaction {
   // Encodes `body` canonically and signs it. REQUIRES: key.public_key() == body.signer.
   static Transaction Sign(const TxBody& body, const PrivateKey& key);
 
+  // A transaction with an all-zero signature, which never verifies. For executing blocks in
+  // tests and benchmarks of the chaincode, whose callers are required to have verified
+  // signatures already; never for anything that leaves the process.
+  static Transaction Unsigned(const TxBody& body);
+
   // Decodes an envelope: structure, limits and payload, but not the signature. Errors:
   // kTooLarge (over limits::kMaxEnvelopeBytes, or a field over its limit), kTruncated,
   // kTrailingData, kUnsupported (unknown version or payload type), kInvalidArgument (a
