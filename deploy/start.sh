@@ -5,7 +5,7 @@
 # does the local community (issue 7). Until then this builds everything that exists and shows
 # the ledger core at work on this machine: its crash test (a process appending blocks to a
 # LevelDB store, killed with SIGKILL 60 times, the store reopened and replayed after each)
-# and its benchmarks.
+# and its benchmarks, and the chaincode's benchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,3 +19,5 @@ echo
 build/release/tests/store_crash_test --kills=60
 echo
 build/release/tests/bench/ledger_bench --benchmark_min_time=0.5
+echo
+build/release/tests/bench/chaincode_bench --benchmark_min_time=0.5
