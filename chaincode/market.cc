@@ -235,12 +235,18 @@ class Executor {
     return Outcome::Fail(Result::kUnknownSigner);
   }
 
+  // Loads member `id`; unknown_member if there is none.
+  static Outcome LoadMember(const StateReader& s, std::string_view id, Member* m) {
+    Status st = Load(s, MemberKey(id), m);
+    if (st.IsNotFound()) return Outcome::Fail(Result::kUnknownMember);
+    NANUM_TRY(st);
+    return {};
+  }
+
   Outcome ApplyTransfer(StateOverlay* s, Member& from, const Transfer& t) {
     if (t.to == from.id) return Outcome::Fail(Result::kSelfTransfer);
     Member to;
-    Status st = Load(*s, MemberKey(t.to), &to);
-    if (st.IsNotFound()) return Outcome::Fail(Result::kUnknownMember);
-    NANUM_TRY(st);
+    if (Outcome o = LoadMember(*s, t.to, &to); !o.ok()) return o;
     if (t.amount > static_cast<std::uint64_t>(kMaxMoney)) return Outcome::Fail(Result::kOverflow);
     const auto amount = static_cast<std::int64_t>(t.amount);
     if (from.available < amount) return Outcome::Fail(Result::kInsufficientFunds);
@@ -298,9 +304,7 @@ class Executor {
 
   Outcome Carry(StateOverlay* s, const SetMemberStatus& a) {
     Member m;
-    Status st = Load(*s, MemberKey(a.member_id), &m);
-    if (st.IsNotFound()) return Outcome::Fail(Result::kUnknownMember);
-    NANUM_TRY(st);
+    if (Outcome o = LoadMember(*s, a.member_id, &m); !o.ok()) return o;
     m.active = a.active;
     NANUM_TRY(Store(s, MemberKey(m.id), m));
     return {};
@@ -329,9 +333,7 @@ class Executor {
 
   Outcome Carry(StateOverlay* s, const Deposit& a) {
     Member m;
-    Status st = Load(*s, MemberKey(a.member_id), &m);
-    if (st.IsNotFound()) return Outcome::Fail(Result::kUnknownMember);
-    NANUM_TRY(st);
+    if (Outcome o = LoadMember(*s, a.member_id, &m); !o.ok()) return o;
     Supply sup;
     NANUM_TRY(Load(*s, "supply", &sup));
     if (a.amount > static_cast<std::uint64_t>(kMaxMoney) || sup.deposits > ~0ULL - a.amount ||
@@ -346,9 +348,7 @@ class Executor {
 
   Outcome Carry(StateOverlay* s, const Withdraw& a) {
     Member m;
-    Status st = Load(*s, MemberKey(a.member_id), &m);
-    if (st.IsNotFound()) return Outcome::Fail(Result::kUnknownMember);
-    NANUM_TRY(st);
+    if (Outcome o = LoadMember(*s, a.member_id, &m); !o.ok()) return o;
     if (a.amount > static_cast<std::uint64_t>(m.available)) return Outcome::Fail(Result::kInsufficientFunds);
     Supply sup;
     NANUM_TRY(Load(*s, "supply", &sup));
@@ -494,21 +494,12 @@ class Executor {
 
     auto reduce_resting = [&](Order& o) -> Outcome {
       o.remaining_wh -= f.quantity;
-      if (o.remaining_wh == 0) {
+      if (o.remaining_wh == 0) {  // the book engine has already dropped it
         o.status = static_cast<std::uint8_t>(OrderStatus::kFilled);
-        NANUM_TRY(s->Delete(BookKey(o.slot, o.side, o.price, {o.height, o.index})));
         Member owner;
         NANUM_TRY(Load(*s, MemberKey(o.owner), &owner));
-        owner.open_orders--;
+        NANUM_TRY(LeaveBook(s, o, &owner));
         NANUM_TRY(Store(s, MemberKey(owner.id), owner));
-        MemberSlot ms;
-        NANUM_TRY(Load(*s, MemberSlotKey(o.owner, o.slot), &ms));
-        (o.side == Side::kBuy ? ms.buys : ms.sells)--;
-        if (ms.buys == 0 && ms.sells == 0) {
-          NANUM_TRY(s->Delete(MemberSlotKey(o.owner, o.slot)));
-        } else {
-          NANUM_TRY(Store(s, MemberSlotKey(o.owner, o.slot), ms));
-        }
       }
       NANUM_TRY(Store(s, OrderKey(o.id), o));
       return {};
@@ -583,6 +574,18 @@ class Executor {
     return {};
   }
 
+  // An open order leaves the book (filled, cancelled or expired): its book entry goes and
+  // its owner's open-order counts drop. The caller saves `owner`.
+  Status LeaveBook(StateOverlay* s, const Order& o, Member* owner) {
+    NANUM_RETURN_IF_ERROR(s->Delete(BookKey(o.slot, o.side, o.price, {o.height, o.index})));
+    owner->open_orders--;
+    MemberSlot ms;
+    NANUM_RETURN_IF_ERROR(Load(*s, MemberSlotKey(owner->id, o.slot), &ms));
+    (o.side == Side::kBuy ? ms.buys : ms.sells)--;
+    if (ms.buys == 0 && ms.sells == 0) return s->Delete(MemberSlotKey(owner->id, o.slot));
+    return Store(s, MemberSlotKey(owner->id, o.slot), ms);
+  }
+
   // Takes an open order off the book: escrow of its remainder back to its owner `m` (whom the
   // caller saves), counts reduced, status set.
   Status CloseOrder(StateOverlay* s, Order* o, Member* m, OrderStatus status) {
@@ -591,18 +594,9 @@ class Executor {
       m->escrow -= back;
       m->available += back;
     }
-    m->open_orders--;
-    NANUM_RETURN_IF_ERROR(s->Delete(BookKey(o->slot, o->side, o->price, {o->height, o->index})));
+    NANUM_RETURN_IF_ERROR(LeaveBook(s, *o, m));
     auto book = books_.find(o->slot);
     if (book != books_.end()) book->second.Remove(o->side, o->price, o->id);
-    MemberSlot ms;
-    NANUM_RETURN_IF_ERROR(Load(*s, MemberSlotKey(m->id, o->slot), &ms));
-    (o->side == Side::kBuy ? ms.buys : ms.sells)--;
-    if (ms.buys == 0 && ms.sells == 0) {
-      NANUM_RETURN_IF_ERROR(s->Delete(MemberSlotKey(m->id, o->slot)));
-    } else {
-      NANUM_RETURN_IF_ERROR(Store(s, MemberSlotKey(m->id, o->slot), ms));
-    }
     o->status = static_cast<std::uint8_t>(status);
     return Store(s, OrderKey(o->id), *o);
   }
