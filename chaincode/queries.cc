@@ -49,6 +49,13 @@ Status GetParams(const StateReader& s, Params* out) { return Load(s, "params", o
 Status GetInfo(const StateReader& s, CommunityInfo* out) { return Load(s, "info", out); }
 Status GetSupply(const StateReader& s, Supply* out) { return Load(s, "supply", out); }
 Status GetValidators(const StateReader& s, ValidatorSet* out) { return Load(s, "validators", out); }
+Status ValidatorsAt(const StateReader& s, std::uint64_t height, std::vector<PublicKey>* out) {
+  ValidatorSet v;
+  NANUM_RETURN_IF_ERROR(GetValidators(s, &v));
+  *out = !v.pending.empty() && height >= v.pending_from_height ? v.pending : v.current;
+  return Status::OK();
+}
+
 Status GetMember(const StateReader& s, std::string_view id, Member* out) { return Load(s, MemberKey(id), out); }
 
 Status GetMemberByKey(const StateReader& s, const PublicKey& key, Member* out) {

@@ -21,6 +21,8 @@ Status GetParams(const StateReader& s, Params* out);
 Status GetInfo(const StateReader& s, CommunityInfo* out);
 Status GetSupply(const StateReader& s, Supply* out);
 Status GetValidators(const StateReader& s, ValidatorSet* out);
+// The validator set in force for block `height`: the pending set once its height is reached.
+Status ValidatorsAt(const StateReader& s, std::uint64_t height, std::vector<PublicKey>* out);
 Status GetMember(const StateReader& s, std::string_view id, Member* out);
 Status GetMemberByKey(const StateReader& s, const PublicKey& key, Member* out);
 // The last nonce the key used in a successful transaction (0 if none): send last + 1.

@@ -110,6 +110,20 @@ TEST(Governance, ThresholdNeedsDistinctAdmins) {
   EXPECT_EQ(a.available, kGrant + 700);
 }
 
+TEST(Governance, ValidatorChangeTakesEffectAfterTheDelay) {
+  Params p;
+  p.validator_change_delay_blocks = 3;
+  MarketFixture f(p);
+  std::vector<PublicKey> next{testing::KeyOf("v1").public_key(), testing::KeyOf("v2").public_key()};
+  std::sort(next.begin(), next.end());
+  EXPECT_EQ(f.Block(81'000'000, {f.Tx("op", Govern{1, SetValidators{next}})}), Results{R::kOk});
+  std::vector<PublicKey> at;
+  ASSERT_TRUE(ValidatorsAt(f.state(), f.height() + 2, &at).ok());
+  EXPECT_EQ(at, std::vector<PublicKey>{testing::KeyOf("validator").public_key()});
+  ASSERT_TRUE(ValidatorsAt(f.state(), f.height() + 3, &at).ok());
+  EXPECT_EQ(at, next);
+}
+
 TEST(Members, SuspendedMembersCannotActUntilReactivated) {
   MarketFixture f;
   EXPECT_EQ(f.Block(81'000'000, {f.Tx("op", Govern{1, SetMemberStatus{"a", false}})}), Results{R::kOk});
