@@ -59,13 +59,10 @@ void InvariantChecker::CheckAfterTx(const Transaction& tx, Result result, const 
   const bool rests = GetOrder(after, tx.id(), &incoming).ok() &&
                      incoming.status == static_cast<std::uint8_t>(OrderStatus::kOpen);
   auto better = [&](std::uint64_t a, std::uint64_t b) { return opposite == Side::kSell ? a < b : a > b; };
-  std::vector<PriceLevel> buys, sells;
   auto it = after.NewIterator(BookPrefix(po->slot) + std::string(1, static_cast<char>(opposite)));
   for (; it->Valid(); it->Next()) {
     Order x;
-    Hash256 id{};
-    std::copy(it->value().begin(), it->value().end(), id.begin());
-    if (!GetOrder(after, id, &x).ok()) {
+    if (!GetOrder(after, HashFrom(it->value()), &x).ok()) {
       Violation(4, "the book names a missing order");
       return;
     }

@@ -21,6 +21,11 @@ std::string Be64(std::uint64_t v) {
 }
 std::string KeyBytes(const PublicKey& k) { return std::string(reinterpret_cast<const char*>(k.bytes().data()), 32); }
 std::string HashBytes(const Hash256& h) { return std::string(reinterpret_cast<const char*>(h.data()), 32); }
+Hash256 HashFrom(std::string_view b) {
+  Hash256 h{};
+  std::copy_n(b.begin(), std::min<std::size_t>(b.size(), h.size()), h.begin());
+  return h;
+}
 std::uint64_t ParseBe64(std::string_view b) {
   std::uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<std::uint8_t>(b[static_cast<std::size_t>(i)]);
@@ -110,16 +115,10 @@ bool AddMoney(std::int64_t* to, std::int64_t v) {
 }
 
 template <class T>
-Status Load(const StateReader& s, const std::string& key, T* out) {
-  std::string raw;
-  NANUM_RETURN_IF_ERROR(s.Get(key, &raw));
-  return Decode(raw, out);
-}
+Status Load(const StateReader& s, const std::string& key, T* out) { return LoadRecord(s, key, out); }
 
 template <class T>
-Status Store(StateOverlay* s, const std::string& key, const T& rec) {
-  return s->Put(key, Encode(rec));
-}
+Status Save(StateOverlay* s, const std::string& key, const T& rec) { return SaveRecord(s, key, rec); }
 
 bool Exists(const StateReader& s, const std::string& key) {
   std::string raw;
@@ -252,8 +251,8 @@ class Executor {
     if (from.available < amount) return Outcome::Fail(Result::kInsufficientFunds);
     if (!AddMoney(&to.available, amount)) return Outcome::Fail(Result::kOverflow);
     from.available -= amount;
-    NANUM_TRY(Store(s, MemberKey(from.id), from));
-    NANUM_TRY(Store(s, MemberKey(to.id), to));
+    NANUM_TRY(Save(s, MemberKey(from.id), from));
+    NANUM_TRY(Save(s, MemberKey(to.id), to));
     return {};
   }
 
@@ -275,7 +274,7 @@ class Executor {
     }
     prop.approvals.insert(std::upper_bound(prop.approvals.begin(), prop.approvals.end(), admin.id), admin.id);
     if (prop.approvals.size() < p_.governance_threshold) {
-      NANUM_TRY(Store(s, ProposalKey(id), prop));
+      NANUM_TRY(Save(s, ProposalKey(id), prop));
       return {};
     }
     Outcome o = std::visit([&](const auto& a) { return Carry(s, a); }, g.action);
@@ -296,9 +295,9 @@ class Executor {
     m.id = a.member_id;
     m.key = a.key;
     m.available = static_cast<std::int64_t>(p_.initial_grant);
-    NANUM_TRY(Store(s, MemberKey(m.id), m));
+    NANUM_TRY(Save(s, MemberKey(m.id), m));
     NANUM_TRY(s->Put(SignerKey(a.key), m.id));
-    NANUM_TRY(Store(s, "supply", sup));
+    NANUM_TRY(Save(s, "supply", sup));
     return {};
   }
 
@@ -306,7 +305,7 @@ class Executor {
     Member m;
     if (Outcome o = LoadMember(*s, a.member_id, &m); !o.ok()) return o;
     m.active = a.active;
-    NANUM_TRY(Store(s, MemberKey(m.id), m));
+    NANUM_TRY(Save(s, MemberKey(m.id), m));
     return {};
   }
 
@@ -318,7 +317,7 @@ class Executor {
     m.id = a.meter_id;
     m.owner = a.member_id;
     m.oracle = a.oracle;
-    NANUM_TRY(Store(s, MeterKey(m.id), m));
+    NANUM_TRY(Save(s, MeterKey(m.id), m));
     std::string raw;
     std::uint32_t n = 0;
     if (s->Get(OracleKey(a.oracle), &raw).ok()) {
@@ -341,8 +340,8 @@ class Executor {
       return Outcome::Fail(Result::kOverflow);
     }
     sup.deposits += a.amount;
-    NANUM_TRY(Store(s, MemberKey(m.id), m));
-    NANUM_TRY(Store(s, "supply", sup));
+    NANUM_TRY(Save(s, MemberKey(m.id), m));
+    NANUM_TRY(Save(s, "supply", sup));
     return {};
   }
 
@@ -354,8 +353,8 @@ class Executor {
     NANUM_TRY(Load(*s, "supply", &sup));
     m.available -= static_cast<std::int64_t>(a.amount);
     sup.withdrawals += a.amount;
-    NANUM_TRY(Store(s, MemberKey(m.id), m));
-    NANUM_TRY(Store(s, "supply", sup));
+    NANUM_TRY(Save(s, MemberKey(m.id), m));
+    NANUM_TRY(Save(s, "supply", sup));
     return {};
   }
 
@@ -365,7 +364,7 @@ class Executor {
     if (!v.pending.empty() && v.pending_from_height <= height_) v.current = v.pending;
     v.pending = a.validators;
     v.pending_from_height = height_ + std::max<std::uint64_t>(1, p_.validator_change_delay_blocks);
-    NANUM_TRY(Store(s, "validators", v));
+    NANUM_TRY(Save(s, "validators", v));
     return {};
   }
 
@@ -377,9 +376,7 @@ class Executor {
       Book book;
       for (auto i = block_.NewIterator(BookPrefix(slot)); i->Valid(); i->Next()) {
         Order o;
-        Hash256 id{};
-        std::copy(i->value().begin(), i->value().end(), id.begin());
-        NANUM_RETURN_IF_ERROR(Load(block_, OrderKey(id), &o));
+        NANUM_RETURN_IF_ERROR(Load(block_, OrderKey(HashFrom(i->value())), &o));
         book.Add(o.side, BookOrder{o.id, o.owner, o.price, o.remaining_wh, {o.height, o.index}});
       }
       it = books_.emplace(slot, std::move(book)).first;
@@ -455,13 +452,13 @@ class Executor {
       NANUM_TRY(s->Put(BookKey(o.slot, o.side, o.price, {o.height, o.index}), HashBytes(o.id)));
       (o.side == Side::kBuy ? ms.buys : ms.sells)++;
       m.open_orders++;
-      NANUM_TRY(Store(s, MemberSlotKey(m.id, o.slot), ms));
+      NANUM_TRY(Save(s, MemberSlotKey(m.id, o.slot), ms));
     } else {
       o.status = static_cast<std::uint8_t>(OrderStatus::kFilled);
     }
-    NANUM_TRY(Store(s, OrderKey(o.id), o));
-    NANUM_TRY(Store(s, MemberKey(m.id), m));
-    NANUM_TRY(Store(s, SlotKey(slot.slot), slot));
+    NANUM_TRY(Save(s, OrderKey(o.id), o));
+    NANUM_TRY(Save(s, MemberKey(m.id), m));
+    NANUM_TRY(Save(s, SlotKey(slot.slot), slot));
     return {};
   }
 
@@ -499,9 +496,9 @@ class Executor {
         Member owner;
         NANUM_TRY(Load(*s, MemberKey(o.owner), &owner));
         NANUM_TRY(LeaveBook(s, o, &owner));
-        NANUM_TRY(Store(s, MemberKey(owner.id), owner));
+        NANUM_TRY(Save(s, MemberKey(owner.id), owner));
       }
-      NANUM_TRY(Store(s, OrderKey(o.id), o));
+      NANUM_TRY(Save(s, OrderKey(o.id), o));
       return {};
     };
 
@@ -548,12 +545,12 @@ class Executor {
         NANUM_TRY(Load(*s, MemberKey(buyer_id), &b));
         b.escrow -= refund;
         b.available += refund;
-        NANUM_TRY(Store(s, MemberKey(b.id), b));
+        NANUM_TRY(Save(s, MemberKey(b.id), b));
       }
     }
     slot->traded_wh += f.quantity;
     slot->contracts++;
-    NANUM_TRY(Store(s, ContractKey(c.id), c));
+    NANUM_TRY(Save(s, ContractKey(c.id), c));
     NANUM_TRY(s->Put(SlotContractKey(c.slot, c.id), ""));
     NANUM_TRY(s->Put(MemberContractsPrefix(c.buyer) + Be64(c.id), ""));
     NANUM_TRY(s->Put(MemberContractsPrefix(c.seller) + Be64(c.id), ""));
@@ -570,7 +567,7 @@ class Executor {
     if (o.status != static_cast<std::uint8_t>(OrderStatus::kOpen)) return Outcome::Fail(Result::kOrderClosed);
     if (time_ms_ >= GateTime(o.slot)) return Outcome::Fail(Result::kGateClosed);
     NANUM_TRY(CloseOrder(s, &o, &m, OrderStatus::kCancelled));
-    NANUM_TRY(Store(s, MemberKey(m.id), m));
+    NANUM_TRY(Save(s, MemberKey(m.id), m));
     return {};
   }
 
@@ -583,7 +580,7 @@ class Executor {
     NANUM_RETURN_IF_ERROR(Load(*s, MemberSlotKey(owner->id, o.slot), &ms));
     (o.side == Side::kBuy ? ms.buys : ms.sells)--;
     if (ms.buys == 0 && ms.sells == 0) return s->Delete(MemberSlotKey(owner->id, o.slot));
-    return Store(s, MemberSlotKey(owner->id, o.slot), ms);
+    return Save(s, MemberSlotKey(owner->id, o.slot), ms);
   }
 
   // Takes an open order off the book: escrow of its remainder back to its owner `m` (whom the
@@ -598,7 +595,7 @@ class Executor {
     auto book = books_.find(o->slot);
     if (book != books_.end()) book->second.Remove(o->side, o->price, o->id);
     o->status = static_cast<std::uint8_t>(status);
-    return Store(s, OrderKey(o->id), *o);
+    return Save(s, OrderKey(o->id), *o);
   }
 
   // ---- Gate closure ----
@@ -621,9 +618,7 @@ class Executor {
     // Expiry: every order still resting, in book order.
     std::vector<Hash256> resting;
     for (auto it = s->NewIterator(BookPrefix(slot_no)); it->Valid(); it->Next()) {
-      Hash256 id{};
-      std::copy(it->value().begin(), it->value().end(), id.begin());
-      resting.push_back(id);
+      resting.push_back(HashFrom(it->value()));
     }
     for (const Hash256& id : resting) {
       Order o;
@@ -631,11 +626,11 @@ class Executor {
       Member m;
       NANUM_RETURN_IF_ERROR(Load(*s, MemberKey(o.owner), &m));
       NANUM_RETURN_IF_ERROR(CloseOrder(s, &o, &m, OrderStatus::kExpired));
-      NANUM_RETURN_IF_ERROR(Store(s, MemberKey(m.id), m));
+      NANUM_RETURN_IF_ERROR(Save(s, MemberKey(m.id), m));
     }
     books_.erase(slot_no);
     slot.phase = static_cast<std::uint8_t>(SlotPhase::kClosed);
-    NANUM_RETURN_IF_ERROR(Store(s, SlotKey(slot_no), slot));
+    NANUM_RETURN_IF_ERROR(Save(s, SlotKey(slot_no), slot));
     NANUM_RETURN_IF_ERROR(s->Delete(GateQueueKey(slot_no)));
     return s->Put(SettleQueueKey(slot_no), "");
   }
@@ -710,7 +705,7 @@ class Executor {
       NANUM_RETURN_IF_ERROR(Load(*s, MemberKey(c.buyer), &buyer));
       buyer.escrow -= escrow;
       buyer.available += escrow - pay;
-      NANUM_RETURN_IF_ERROR(Store(s, MemberKey(buyer.id), buyer));
+      NANUM_RETURN_IF_ERROR(Save(s, MemberKey(buyer.id), buyer));
       NANUM_RETURN_IF_ERROR(Load(*s, MemberKey(c.seller), &seller));
       if (!AddMoney(&seller.available, pay)) return Status::Corruption("settlement overflows a balance");
 
@@ -720,17 +715,17 @@ class Executor {
         penalty = static_cast<std::int64_t>(std::min<u128>(due, static_cast<u128>(seller.available)));
         seller.available -= penalty;
       }
-      NANUM_RETURN_IF_ERROR(Store(s, MemberKey(seller.id), seller));
+      NANUM_RETURN_IF_ERROR(Save(s, MemberKey(seller.id), seller));
       if (penalty > 0) {
         NANUM_RETURN_IF_ERROR(Load(*s, MemberKey(c.buyer), &buyer));
         if (!AddMoney(&buyer.available, penalty)) return Status::Corruption("settlement overflows a balance");
-        NANUM_RETURN_IF_ERROR(Store(s, MemberKey(buyer.id), buyer));
+        NANUM_RETURN_IF_ERROR(Save(s, MemberKey(buyer.id), buyer));
       }
       c.settled = true;
       c.delivered_wh = d;
       c.paid = pay;
       c.penalty = penalty;
-      NANUM_RETURN_IF_ERROR(Store(s, ContractKey(c.id), c));
+      NANUM_RETURN_IF_ERROR(Save(s, ContractKey(c.id), c));
 
       Settlement& rs = record(c.seller);
       rs.sold_wh += q;
@@ -749,7 +744,7 @@ class Executor {
       rb.penalty_received += penalty;
     }
     for (const auto& [member, r] : records) {
-      NANUM_RETURN_IF_ERROR(Store(s, SettlementKey(slot_no, member), r));
+      NANUM_RETURN_IF_ERROR(Save(s, SettlementKey(slot_no, member), r));
       NANUM_RETURN_IF_ERROR(s->Put(MemberSettlementsPrefix(member) + Be64(slot_no), ""));
     }
     return ResetSlot(slot_no, &slot);
@@ -762,8 +757,7 @@ class Executor {
     std::vector<std::string> drop;
     const std::string sord = "sord/" + Be64(slot_no);
     for (auto it = s->NewIterator(sord); it->Valid(); it->Next()) {
-      Hash256 id{};
-      std::copy(it->key().begin() + static_cast<std::ptrdiff_t>(sord.size()), it->key().end(), id.begin());
+      const Hash256 id = HashFrom(it->key().substr(sord.size()));
       Order o;
       NANUM_RETURN_IF_ERROR(Load(*s, OrderKey(id), &o));
       drop.push_back(OrderKey(id));
@@ -773,7 +767,7 @@ class Executor {
     for (auto it = s->NewIterator(SlotEnergyPrefix(slot_no)); it->Valid(); it->Next()) drop.emplace_back(it->key());
     for (const auto& k : drop) NANUM_RETURN_IF_ERROR(s->Delete(k));
     slot->phase = static_cast<std::uint8_t>(SlotPhase::kSettled);
-    NANUM_RETURN_IF_ERROR(Store(s, SlotKey(slot_no), *slot));
+    NANUM_RETURN_IF_ERROR(Save(s, SlotKey(slot_no), *slot));
     return s->Delete(SettleQueueKey(slot_no));
   }
 
@@ -807,7 +801,7 @@ class Executor {
     meter.last_slot = r.slot;
     meter.cum_export_wh = r.cum_export_wh;
     meter.cum_import_wh = r.cum_import_wh;
-    NANUM_TRY(Store(s, MeterKey(meter.id), meter));
+    NANUM_TRY(Save(s, MeterKey(meter.id), meter));
 
     // It counts for settlement while its slot is not yet settled (or has no market at all).
     Slot slot;
@@ -815,9 +809,9 @@ class Executor {
     if (!st.ok() && !st.IsNotFound()) return Outcome::Error(st);
     const bool settled = st.ok() && slot.phase == static_cast<std::uint8_t>(SlotPhase::kSettled);
     if (st.ok() && !settled) {
-      NANUM_TRY(Store(s, SlotEnergyKey(r.slot, meter.owner, meter.id), SlotEnergy{r.export_wh, r.import_wh}));
+      NANUM_TRY(Save(s, SlotEnergyKey(r.slot, meter.owner, meter.id), SlotEnergy{r.export_wh, r.import_wh}));
     }
-    NANUM_TRY(Store(s, ReadingKey(r.meter_id, r.slot), Reading{bytes, height_, settled}));
+    NANUM_TRY(Save(s, ReadingKey(r.meter_id, r.slot), Reading{bytes, height_, settled}));
     return {};
   }
 
@@ -858,7 +852,7 @@ Status InitGenesis(const Genesis& g, StateOverlay* state) {
     m.available = static_cast<std::int64_t>(g.params.initial_grant);
     supply.grants += g.params.initial_grant;
     any_admin = any_admin || gm.admin;
-    NANUM_RETURN_IF_ERROR(Store(&s, MemberKey(m.id), m));
+    NANUM_RETURN_IF_ERROR(Save(&s, MemberKey(m.id), m));
     NANUM_RETURN_IF_ERROR(s.Put(SignerKey(m.key), m.id));
   }
   std::uint32_t admins = 0;
@@ -876,7 +870,7 @@ Status InitGenesis(const Genesis& g, StateOverlay* state) {
     m.id = bm.meter_id;
     m.owner = bm.member_id;
     m.oracle = bm.oracle;
-    NANUM_RETURN_IF_ERROR(Store(&s, MeterKey(m.id), m));
+    NANUM_RETURN_IF_ERROR(Save(&s, MeterKey(m.id), m));
     oracles[bm.oracle]++;
   }
   for (const auto& [k, n] : oracles) {
@@ -884,11 +878,11 @@ Status InitGenesis(const Genesis& g, StateOverlay* state) {
     w.U32(n);
     NANUM_RETURN_IF_ERROR(s.Put(OracleKey(k), w.data()));
   }
-  NANUM_RETURN_IF_ERROR(Store(&s, "params", g.params));
-  NANUM_RETURN_IF_ERROR(Store(&s, "info", g.info));
-  NANUM_RETURN_IF_ERROR(Store(&s, "supply", supply));
-  NANUM_RETURN_IF_ERROR(Store(&s, "validators", ValidatorSet{g.validators, {}, 0}));
-  NANUM_RETURN_IF_ERROR(Store(&s, "clock", Clock{0, g.info.genesis_time_ms}));
+  NANUM_RETURN_IF_ERROR(Save(&s, "params", g.params));
+  NANUM_RETURN_IF_ERROR(Save(&s, "info", g.info));
+  NANUM_RETURN_IF_ERROR(Save(&s, "supply", supply));
+  NANUM_RETURN_IF_ERROR(Save(&s, "validators", ValidatorSet{g.validators, {}, 0}));
+  NANUM_RETURN_IF_ERROR(Save(&s, "clock", Clock{0, g.info.genesis_time_ms}));
   state->Apply(s.writes());
   return Status::OK();
 }
@@ -920,7 +914,7 @@ Status ExecuteBlock(const StateReader& state, std::uint64_t height, std::uint64_
     results->push_back(TxResult{static_cast<std::uint32_t>(r), ResultName(r)});
     if (observer) observer(i, txs[i], r, ex.block_state(), made);
   }
-  NANUM_RETURN_IF_ERROR(Store(&ex.block_state(), "clock", Clock{height, time_ms}));
+  NANUM_RETURN_IF_ERROR(Save(&ex.block_state(), "clock", Clock{height, time_ms}));
   *writes = ex.block_state().writes();
   return Status::OK();
 }

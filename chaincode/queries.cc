@@ -6,19 +6,9 @@ namespace nanum::market {
 namespace {
 
 template <class T>
-Status Load(const StateReader& s, const std::string& key, T* out) {
-  std::string raw;
-  NANUM_RETURN_IF_ERROR(s.Get(key, &raw));
-  return Decode(raw, out);
-}
+Status Load(const StateReader& s, const std::string& key, T* out) { return LoadRecord(s, key, out); }
 
 std::size_t Cap(std::size_t limit) { return limit == 0 || limit > kMaxPage ? kMaxPage : limit; }
-
-Hash256 HashAt(std::string_view bytes) {
-  Hash256 h{};
-  std::copy(bytes.begin(), bytes.begin() + 32, h.begin());
-  return h;
-}
 
 // Visits an index in key order from `start`, loading the record each entry names.
 template <class T, class KeyOf>
@@ -87,7 +77,7 @@ Status GetOrder(const StateReader& s, const Hash256& id, Order* out) { return Lo
 Status MemberOrders(const StateReader& s, std::string_view member, std::size_t limit, std::vector<Order>* out) {
   const std::string prefix = MemberOrdersPrefix(member);
   return Collect(s, prefix, prefix, limit,
-                 [](std::string_view rest) { return OrderKey(HashAt(rest.substr(8))); }, out);
+                 [](std::string_view rest) { return OrderKey(HashFrom(rest.substr(8))); }, out);
 }
 
 Status BookLevels(const StateReader& s, std::uint64_t slot, std::vector<PriceLevel>* buys,
@@ -98,7 +88,7 @@ Status BookLevels(const StateReader& s, std::uint64_t slot, std::vector<PriceLev
   auto it = s.NewIterator(prefix);
   for (; it->Valid(); it->Next()) {
     Order o;
-    NANUM_RETURN_IF_ERROR(Load(s, OrderKey(HashAt(it->value())), &o));
+    NANUM_RETURN_IF_ERROR(Load(s, OrderKey(HashFrom(it->value())), &o));
     auto* levels = o.side == Side::kBuy ? buys : sells;
     if (levels->empty() || levels->back().price != o.price) levels->push_back({o.price, 0, 0});
     levels->back().quantity_wh += o.remaining_wh;

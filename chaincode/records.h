@@ -109,6 +109,23 @@ Status Decode(std::string_view bytes, T* rec) {
   return s.ok() ? s : Status::Corruption(s.ToString());
 }
 
+// Loads and decodes the record at `key`: kNotFound if absent, kCorruption if it does not decode.
+template <class T>
+Status LoadRecord(const StateReader& s, const std::string& key, T* out) {
+  std::string raw;
+  NANUM_RETURN_IF_ERROR(s.Get(key, &raw));
+  return Decode(raw, out);
+}
+
+template <class T>
+Status SaveRecord(StateOverlay* s, const std::string& key, const T& rec) {
+  return s->Put(key, Encode(rec));
+}
+
+// The 32-byte id stored at the start of `b` (an index value or key suffix). A damaged, short
+// value gives an id that names nothing, so the lookup that follows fails cleanly.
+Hash256 HashFrom(std::string_view b);
+
 // ---- Records not defined in market.h (those are the ones queries return). ----
 
 struct Clock {

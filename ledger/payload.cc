@@ -117,6 +117,16 @@ std::uint64_t ReadPositive(Reader* r, std::string_view field) {
   return v;
 }
 
+// Reads a 32-byte public key and records an error if it is not a curve point.
+PublicKey ReadKey(Reader* r) {
+  PublicKey k = PublicKey::FromBytesUnchecked(r->Fixed<32>());
+  if (r->ok()) {
+    Status s = PublicKey::Parse(k.bytes(), &k);
+    if (!s.ok()) r->Fail(s);
+  }
+  return k;
+}
+
 Status ReadAction(Reader* r, Action* out) {
   const std::uint8_t kind = r->U8();
   if (!r->ok()) return r->status();
@@ -124,12 +134,7 @@ Status ReadAction(Reader* r, Action* out) {
     case ActionKind::kRegisterMember: {
       RegisterMember a;
       a.member_id = ReadName(r, "member id");
-      a.key = PublicKey::FromBytesUnchecked(r->Fixed<32>());
-      if (r->ok()) {
-        PublicKey checked;
-        Status s = PublicKey::Parse(a.key.bytes(), &checked);
-        if (!s.ok()) r->Fail(s);
-      }
+      a.key = ReadKey(r);
       *out = a;
       return Status::OK();
     }
@@ -144,12 +149,7 @@ Status ReadAction(Reader* r, Action* out) {
       BindMeter a;
       a.meter_id = ReadName(r, "meter id");
       a.member_id = ReadName(r, "member id");
-      a.oracle = PublicKey::FromBytesUnchecked(r->Fixed<32>());
-      if (r->ok()) {
-        PublicKey checked;
-        Status s = PublicKey::Parse(a.oracle.bytes(), &checked);
-        if (!s.ok()) r->Fail(s);
-      }
+      a.oracle = ReadKey(r);
       *out = a;
       return Status::OK();
     }
@@ -172,9 +172,7 @@ Status ReadAction(Reader* r, Action* out) {
       const std::uint32_t n = r->Count(kMaxValidators, 32, "validators");
       if (r->ok() && n == 0) r->Fail(Status::InvalidArgument("a validator set cannot be empty"));
       for (std::uint32_t i = 0; i < n && r->ok(); ++i) {
-        PublicKey k;
-        Status s = PublicKey::Parse(r->Fixed<32>(), &k);
-        if (r->ok() && !s.ok()) r->Fail(s);
+        const PublicKey k = ReadKey(r);
         if (r->ok() && !a.validators.empty() && !(a.validators.back() < k)) {
           r->Fail(Status::InvalidArgument("validators must be distinct and in increasing order"));
         }
