@@ -14,7 +14,7 @@ namespace {
 
 constexpr std::size_t kMaxResendRequests = 256;
 constexpr std::size_t kMaxFetchBytes = 8 * 1024 * 1024;
-constexpr std::uint32_t kMaxBackoffShift = 10;
+constexpr std::uint32_t kMaxBackoffShift = 5;
 
 // BIP-340 signing with zero auxiliary data: deterministic, so a replica's messages depend on
 // nothing but its inputs (no randomness inside consensus/).
@@ -566,9 +566,6 @@ struct Replica::Impl {
     checkpoints.erase(checkpoints.begin(), checkpoints.upper_bound(h));
     // Garbage collection: the log below the stable checkpoint is no longer needed.
     log.erase(log.begin(), log.upper_bound(std::min(h, committed.height)));
-    if (own_checkpoint && std::get<Checkpoint>(own_checkpoint->body).height <= h) {
-      own_checkpoint.reset();
-    }
     if (h > committed.height) RequestBlocks(some_signer);
     MaybePropose();
   }
@@ -936,6 +933,19 @@ struct Replica::Impl {
     }
     Broadcast(StatusMsg{hs.view, hs.changing, committed.height});
     if (own_checkpoint) out.messages.push_back(Outgoing{std::nullopt, *own_checkpoint});
+    // Requests waiting long go to the primary again (to every validator while changing
+    // view, so that whoever leads next has them).
+    std::size_t sent = 0;
+    for (const auto& [seq, id] : order) {
+      const Pending& p = pool.at(id);
+      if (p.arrival_ms + cfg.request_timeout_ms / 2 > now) break;
+      if (hs.changing) {
+        Broadcast(Request{p.tx});
+      } else if (!IsPrimary()) {
+        Send(PrimaryOf(hs.view), Request{p.tx});
+      }
+      if (++sent >= kMaxResendRequests) break;
+    }
     if (hs.changing) {
       if (own_vc) out.messages.push_back(Outgoing{std::nullopt, *own_vc});
       return;
@@ -954,15 +964,6 @@ struct Replica::Impl {
       }
       if (e.prepare_sent) Broadcast(Prepare{hs.view, h, e.hash});
       if (e.commit_sent) Broadcast(Commit{hs.view, h, e.hash});
-    }
-    if (!IsPrimary()) {
-      std::size_t sent = 0;
-      for (const auto& [seq, id] : order) {
-        const Pending& p = pool.at(id);
-        if (p.arrival_ms + cfg.request_timeout_ms / 2 > now) break;
-        Send(PrimaryOf(hs.view), Request{p.tx});
-        if (++sent >= kMaxResendRequests) break;
-      }
     }
   }
 
