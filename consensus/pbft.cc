@@ -572,16 +572,17 @@ struct Replica::Impl {
 
   void SignCheckpoints() {
     for (const auto& [h, hash] : checkpoints_due) {
-      if (h <= stable) continue;
       Checkpoint c{h, hash};
       Message m;
       m.from = self();
       m.sig = SignDigest(cfg.key, CheckpointDigest(h, hash));
       m.body = c;
       out.messages.push_back(Outgoing{std::nullopt, m});
-      own_checkpoint = m;
-      Status ignored = OnCheckpoint(m, c);  // count our own
-      (void)ignored;
+      own_checkpoint = m;  // re-sent until a later one, for replicas that missed it
+      if (h > stable) {
+        Status ignored = OnCheckpoint(m, c);  // count our own
+        (void)ignored;
+      }
     }
     checkpoints_due.clear();
   }
@@ -691,11 +692,14 @@ struct Replica::Impl {
       return;
     }
     if (!hs.changing) return;
-    std::size_t for_view = 0;
+    // The timer for the next view starts once 2f+1 validators are changing to this view or a
+    // later one: if this view's primary does not deliver, we move on together.
+    std::size_t for_view = 0, at_least = 0;
     for (const auto& [k, s] : latest_vc) {
       if (s.vc.new_view == hs.view) ++for_view;
+      if (s.vc.new_view >= hs.view) ++at_least;
     }
-    if (for_view >= quorum && !vc_timer_running) {
+    if (at_least >= quorum && !vc_timer_running) {
       vc_timer_running = true;
       vc_started_ms = now;
     }
@@ -1066,6 +1070,13 @@ Replica::Replica(Config config, Application* app, const Block& head, const HardS
   s.hs.votes.erase(s.hs.votes.begin(), s.hs.votes.upper_bound(head.header.height));
   s.hs.prepared.erase(s.hs.prepared.begin(), s.hs.prepared.upper_bound(head.header.height));
   if (!s.validator) return;
+  // The checkpoint this replica signed last is gone with its memory; sign it again (the same
+  // height and hash, so nothing new is said) for replicas that still need it.
+  if (s.stable > 0) {
+    if (std::optional<Block> b = app->CommittedBlock(s.stable)) {
+      s.checkpoints_due.emplace_back(s.stable, b->Hash());
+    }
+  }
   if (s.hs.changing) {
     // The view change this replica signed before it stopped is lost with its log; it moves on
     // to the next view rather than sign a second, different one for the same view.

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <sstream>
@@ -521,13 +523,58 @@ struct Simulation::Impl {
       return;
     }
     if (m.type() == pbft::MessageType::kFetch) ++nodes[index_of.at(m.from)].fetches;
+    if (trace) Trace(e.to, m);
     ++self->counters_.delivered;
     Status ignored = nd.replica->Step(m);  // refusals are normal under faults
     (void)ignored;
     Drain(e.to);
   }
 
+  // NANUM_SIM_TRACE=1 prints every delivered message and each node's state once a second.
+  bool trace = std::getenv("NANUM_SIM_TRACE") != nullptr;
+  void Trace(std::size_t to, const pbft::Message& m) {
+    std::printf("%6llu %zu->%zu %-11s", static_cast<unsigned long long>(now - kStartMs),
+                index_of.count(m.from) ? index_of.at(m.from) : 99, to, pbft::TypeName(m.type()));
+    std::visit(
+        [](const auto& b) {
+          using T = std::decay_t<decltype(b)>;
+          if constexpr (std::is_same_v<T, pbft::PrePrepare>) {
+            std::printf(" v=%llu h=%llu", static_cast<unsigned long long>(b.view),
+                        static_cast<unsigned long long>(b.block.header.height));
+          } else if constexpr (std::is_same_v<T, pbft::Prepare> || std::is_same_v<T, pbft::Commit>) {
+            std::printf(" v=%llu h=%llu %s", static_cast<unsigned long long>(b.view),
+                        static_cast<unsigned long long>(b.height), ToHex(b.hash).substr(0, 8).c_str());
+          } else if constexpr (std::is_same_v<T, pbft::Checkpoint>) {
+            std::printf(" h=%llu", static_cast<unsigned long long>(b.height));
+          } else if constexpr (std::is_same_v<T, pbft::ViewChange>) {
+            std::printf(" to v=%llu committed=%llu proofs=%zu", static_cast<unsigned long long>(b.new_view),
+                        static_cast<unsigned long long>(b.committed.height), b.prepared.size());
+          } else if constexpr (std::is_same_v<T, pbft::NewView>) {
+            std::printf(" v=%llu", static_cast<unsigned long long>(b.view));
+          } else if constexpr (std::is_same_v<T, pbft::StatusMsg>) {
+            std::printf(" v=%llu%s h=%llu", static_cast<unsigned long long>(b.view),
+                        b.changing ? "*" : "", static_cast<unsigned long long>(b.height));
+          }
+        },
+        m.body);
+    std::printf("\n");
+  }
+
   void TickAll() {
+    if (trace && (now - kStartMs) % 1000 == 0) {
+      for (std::size_t i = 0; i < nodes.size(); ++i) {
+        if (!nodes[i].up) {
+          std::printf("       node %zu down\n", i);
+          continue;
+        }
+        pbft::ReplicaStatus st = nodes[i].replica->status();
+        std::printf("       node %zu h=%llu v=%llu%s stable=%llu log=%zu pending=%zu\n", i,
+                    static_cast<unsigned long long>(st.committed_height),
+                    static_cast<unsigned long long>(st.view), st.changing ? "*" : "",
+                    static_cast<unsigned long long>(st.stable_checkpoint), st.log_entries,
+                    st.pending);
+      }
+    }
     for (std::size_t i = 0; i < nodes.size(); ++i) {
       if (!nodes[i].up) continue;
       nodes[i].replica->Tick(LocalNow(nodes[i]));
