@@ -41,6 +41,22 @@ Block GetBlock(Reader& r, std::string_view what) {
   return b;
 }
 
+void PutProof(Writer& w, const PreparedProof& p) {
+  w.U64(p.view);
+  PutBlock(w, p.block);
+  w.Fixed(p.preprepare_sig);
+  PutVotes(w, p.prepares);
+}
+
+PreparedProof GetProof(Reader& r) {
+  PreparedProof p;
+  p.view = r.U64();
+  p.block = GetBlock(r, "prepared block");
+  p.preprepare_sig = r.Fixed<64>();
+  p.prepares = GetVotes(r, "prepare votes");
+  return p;
+}
+
 void PutViewChange(Writer& w, const ViewChange& vc) {
   w.U64(vc.new_view);
   w.Bytes(vc.committed.Encode());
@@ -55,12 +71,7 @@ void PutViewChange(Writer& w, const ViewChange& vc) {
     }
   }
   w.U32(static_cast<std::uint32_t>(vc.prepared.size()));
-  for (const PreparedProof& p : vc.prepared) {
-    w.U64(p.view);
-    PutBlock(w, p.block);
-    w.Fixed(p.preprepare_sig);
-    PutVotes(w, p.prepares);
-  }
+  for (const PreparedProof& p : vc.prepared) PutProof(w, p);
 }
 
 ViewChange GetViewChange(Reader& r) {
@@ -84,14 +95,7 @@ ViewChange GetViewChange(Reader& r) {
     vc.cert = std::move(c);
   }
   const std::uint32_t n = r.Count(kMaxPreparedProofs, 8 + 4 + 64 + 4, "prepared proofs");
-  for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
-    PreparedProof p;
-    p.view = r.U64();
-    p.block = GetBlock(r, "prepared block");
-    p.preprepare_sig = r.Fixed<64>();
-    p.prepares = GetVotes(r, "prepare votes");
-    vc.prepared.push_back(std::move(p));
-  }
+  for (std::uint32_t i = 0; i < n && r.ok(); ++i) vc.prepared.push_back(GetProof(r));
   return vc;
 }
 
@@ -106,6 +110,20 @@ std::string EncodeViewChange(const ViewChange& vc) {
   Writer w;
   PutViewChange(w, vc);
   return w.Release();
+}
+
+std::string EncodePreparedProof(const PreparedProof& p) {
+  Writer w;
+  PutProof(w, p);
+  return w.Release();
+}
+
+Status DecodePreparedProof(std::string_view bytes, PreparedProof* out) {
+  Reader r(bytes, "prepared proof");
+  PreparedProof p = GetProof(r);
+  NANUM_RETURN_IF_ERROR(r.Finish());
+  *out = std::move(p);
+  return Status::OK();
 }
 
 Hash256 PrePrepareDigest(std::uint64_t view, std::uint64_t height, const Hash256& hash) {

@@ -158,5 +158,8 @@ Hash256 ViewChangeDigest(const ViewChange& vc);
 std::optional<Hash256> SigningDigest(const Body& body);
 
 std::string EncodeViewChange(const ViewChange& vc);
+// One prepared proof alone, laid out as inside a view change.
+std::string EncodePreparedProof(const PreparedProof& p);
+Status DecodePreparedProof(std::string_view bytes, PreparedProof* out);
 
 }  // namespace nanum::pbft

@@ -26,11 +26,12 @@ Signature SignDigest(const PrivateKey& key, const Hash256& digest) {
 
 // ---- HardState encoding ----------------------------------------------------------------
 // u64 view | bool changing | list of {u64 height, u64 view, hash[32]} votes |
-// list of {u64 height, bytes proof} | bool has_new_view | [bytes NEW-VIEW message]
-// where a proof is encoded as inside a view change (messages.h).
+// list of {u64 height, bytes proof} | bytes NEW-VIEW message (empty if none)
 
 std::string HardState::Encode() const {
-  Writer w;
+  std::size_t size = 32 + votes.size() * 48 + new_view.size();
+  for (const auto& [h, p] : prepared) size += 12 + p.size();
+  Writer w(size);
   w.U64(view);
   w.Bool(changing);
   w.U32(static_cast<std::uint32_t>(votes.size()));
@@ -39,11 +40,12 @@ std::string HardState::Encode() const {
     w.U64(v.view);
     w.Fixed(v.hash);
   }
-  ViewChange holder;  // reuse the view-change encoding of proofs
-  for (const auto& [h, p] : prepared) holder.prepared.push_back(p);
-  w.Bytes(EncodeViewChange(holder));
-  w.Bool(new_view.has_value());
-  if (new_view) w.Bytes(new_view->Encode());
+  w.U32(static_cast<std::uint32_t>(prepared.size()));
+  for (const auto& [h, p] : prepared) {
+    w.U64(h);
+    w.Bytes(p);
+  }
+  w.Bytes(new_view);
   return w.Release();
 }
 
@@ -60,36 +62,26 @@ Status HardState::Decode(std::string_view bytes, HardState* out) {
     v.hash = r.Fixed<32>();
     hs.votes[h] = v;
   }
-  std::string_view proofs = r.Bytes(kMaxMessageBytes, "prepared proofs");
-  if (r.ok()) {
-    // Wrap the proof list as a view-change message body to decode it.
-    Writer m;
-    m.U8(kMessageVersion);
-    m.U8(static_cast<std::uint8_t>(MessageType::kViewChange));
-    m.Fixed(std::array<std::uint8_t, 32>{});
-    m.Fixed(Signature{});
-    m.Raw(proofs);
-    Message msg;
-    Status s = Message::Decode(m.data(), &msg);
-    if (!s.ok()) {
-      r.Fail(s.Prefixed("hard state proofs"));
-    } else {
-      for (PreparedProof& p : std::get<ViewChange>(msg.body).prepared) {
-        const std::uint64_t h = p.block.header.height;
-        hs.prepared[h] = std::move(p);
+  const std::uint32_t k = r.Count(kMaxPreparedProofs, 12, "prepared proofs");
+  for (std::uint32_t i = 0; i < k && r.ok(); ++i) {
+    const std::uint64_t h = r.U64();
+    std::string_view p = r.Bytes(kMaxMessageBytes, "prepared proof");
+    PreparedProof proof;
+    if (r.ok()) {
+      Status s = DecodePreparedProof(p, &proof);
+      if (!s.ok()) r.Fail(s.Prefixed("hard state"));
+      if (s.ok() && proof.block.header.height != h) {
+        r.Fail(Status::Corruption("hard state: proof filed under the wrong height"));
       }
     }
+    hs.prepared[h] = std::string(p);
   }
-  if (r.Bool()) {
-    std::string_view nv = r.Bytes(kMaxMessageBytes, "new view");
-    if (r.ok()) {
-      Message m;
-      Status s = Message::Decode(nv, &m);
-      if (!s.ok() || m.type() != MessageType::kNewView) {
-        r.Fail(Status::Corruption("hard state holds no valid new view"));
-      } else {
-        hs.new_view = std::move(m);
-      }
+  hs.new_view = std::string(r.Bytes(kMaxMessageBytes, "new view"));
+  if (r.ok() && !hs.new_view.empty()) {
+    Message m;
+    Status s = Message::Decode(hs.new_view, &m);
+    if (!s.ok() || m.type() != MessageType::kNewView) {
+      r.Fail(Status::Corruption("hard state holds no valid new view"));
     }
   }
   NANUM_RETURN_IF_ERROR(r.Finish());
@@ -178,6 +170,8 @@ struct Replica::Impl {
   // View changes: each validator's latest.
   std::map<PublicKey, SignedViewChange> latest_vc;
   std::optional<Message> own_vc;
+  std::optional<Message> new_view_msg;  // hs.new_view, decoded
+  std::map<PublicKey, std::uint64_t> new_view_forwarded;
   std::uint64_t vc_started_ms = 0;
   std::uint32_t vc_attempt = 0;
   bool vc_timer_running = false;
@@ -191,6 +185,8 @@ struct Replica::Impl {
 
   // Peers and state transfer.
   std::map<PublicKey, std::uint64_t> reported_height;
+  std::map<PublicKey, std::uint64_t> last_heard;  // validators, by key
+  std::optional<std::uint64_t> quorum_since;
   std::uint64_t last_resend_ms = 0;
   std::uint64_t fetch_sent_ms = 0;
   bool fetch_outstanding = false;
@@ -453,7 +449,7 @@ struct Replica::Impl {
           for (const auto& [k, v] : e.prepares) {
             if (v.first == e.hash && p.prepares.size() < 2 * f) p.prepares.push_back({k, v.second});
           }
-          hs.prepared[h] = std::move(p);
+          hs.prepared[h] = EncodePreparedProof(p);
           Dirty();
         }
       }
@@ -635,7 +631,8 @@ struct Replica::Impl {
     vc_attempt = (hs.changing && v == hs.view + 1) ? vc_attempt + 1 : 0;
     hs.view = v;
     hs.changing = true;
-    hs.new_view.reset();
+    hs.new_view.clear();
+    new_view_msg.reset();
     Dirty();
     log.clear();
     for (auto& [id, p] : pool) p.in_flight = false;
@@ -647,8 +644,11 @@ struct Replica::Impl {
     vc.new_view = v;
     vc.committed = committed;
     vc.cert = committed_cert;
-    for (const auto& [h, p] : hs.prepared) {
-      if (h > committed.height) vc.prepared.push_back(p);
+    for (const auto& [h, bytes] : hs.prepared) {
+      PreparedProof p;
+      if (h > committed.height && DecodePreparedProof(bytes, &p).ok()) {
+        vc.prepared.push_back(std::move(p));
+      }
     }
     Message m;
     m.from = self();
@@ -778,7 +778,8 @@ struct Replica::Impl {
     const NewView& nv = std::get<NewView>(m.body);
     hs.view = nv.view;
     hs.changing = false;
-    hs.new_view = m;
+    hs.new_view = m.Encode();
+    new_view_msg = m;
     Dirty();
     vc_timer_running = false;
     vc_attempt = 0;
@@ -872,8 +873,13 @@ struct Replica::Impl {
     if (IsValidator(m.from)) reported_height[m.from] = s.height;
     if (s.height > committed.height) RequestBlocks(m.from);
     const bool behind = s.view < hs.view || (s.view == hs.view && s.changing);
-    if (validator && behind && !hs.changing && hs.new_view) {
-      out.messages.push_back(Outgoing{m.from, *hs.new_view});
+    if (validator && behind && !hs.changing && new_view_msg) {
+      // At most once per view-change timeout per peer: a new view is large.
+      std::uint64_t& last = new_view_forwarded[m.from];
+      if (last == 0 || last + cfg.view_change_timeout_ms <= now) {
+        last = now;
+        out.messages.push_back(Outgoing{m.from, *new_view_msg});
+      }
     }
     return Status::OK();
   }
@@ -889,6 +895,27 @@ struct Replica::Impl {
 
   // ---- timers ----
 
+  // True when 2f other validators were heard from lately. A replica cut off from them could not
+  // finish a view change, and one that starts alone waits in it until the others change view
+  // too (it cannot go back: its view change may still be counted), so it does not start one.
+  bool HearsQuorum() const {
+    std::size_t heard = 0;
+    for (const auto& [k, t] : last_heard) {
+      if (t + 3 * cfg.resend_interval_ms >= now) ++heard;
+    }
+    return heard >= 2 * f;
+  }
+  // ... and has been for two resend intervals, so their status reports (and with them whether
+  // this replica is merely behind) have arrived.
+  bool QuorumHeardSteadily() {
+    if (!HearsQuorum()) {
+      quorum_since.reset();
+      return false;
+    }
+    if (!quorum_since) quorum_since = now;
+    return *quorum_since + 2 * cfg.resend_interval_ms <= now;
+  }
+
   void Tick(std::uint64_t t) {
     now = std::max(now, t);
     if (restart_view_change) {
@@ -899,7 +926,7 @@ struct Replica::Impl {
       if (!hs.changing) {
         if (IsPrimary()) {
           MaybePropose();
-        } else if (!Lagging() && TimedOut()) {
+        } else if (!Lagging() && QuorumHeardSteadily() && TimedOut()) {
           StartViewChange(hs.view + 1);
         }
       } else if (vc_timer_running &&
@@ -975,6 +1002,7 @@ struct Replica::Impl {
 
   Status Step(const Message& m) {
     if (m.from == self()) return Status::InvalidArgument("message from this replica itself");
+    if (IsValidator(m.from)) last_heard[m.from] = now;
     return std::visit(
         [&](const auto& body) -> Status {
           using T = std::decay_t<decltype(body)>;
@@ -1085,9 +1113,9 @@ Replica::Replica(Config config, Application* app, const Block& head, const HardS
     // A primary does not remember the blocks it proposed, only their hashes: it gives up the
     // view rather than risk proposing a different block at a height it already proposed.
     s.restart_view_change = s.hs.view != 0 || !s.hs.votes.empty() || head.header.height > 0;
-  } else if (s.hs.new_view) {
-    Message nv = *s.hs.new_view;
-    s.EnterView(nv);
+  } else if (!s.hs.new_view.empty()) {
+    Message nv;
+    if (Message::Decode(s.hs.new_view, &nv).ok()) s.EnterView(nv);
   }
 }
 

@@ -118,14 +118,17 @@ struct VoteRecord {
   Hash256 hash{};
 };
 
+// Kept encoded where the parts are large (a proof holds a whole block), so that handing the
+// hard state out after each vote costs a copy, not a re-encoding.
 struct HardState {
   std::uint64_t view = 0;
   bool changing = false;                     // sent VIEW-CHANGE(view), no NEW-VIEW yet
   std::map<std::uint64_t, VoteRecord> votes;  // by height, above the committed height
-  std::map<std::uint64_t, PreparedProof> prepared;
-  std::optional<Message> new_view;  // the signed NEW-VIEW that started `view`, if any
+  std::map<std::uint64_t, std::string> prepared;  // by height: EncodePreparedProof
+  std::string new_view;  // the signed NEW-VIEW message that started `view`; empty if none
 
   std::string Encode() const;
+  // Checks the layout and that every proof and the new view decode.
   static Status Decode(std::string_view bytes, HardState* out);
 };
 

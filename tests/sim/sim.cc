@@ -38,7 +38,7 @@ constexpr std::uint64_t kTickMs = 10;
 pbft::Config SimConsensusConfig() {
   pbft::Config c;
   c.max_batch_txs = 50;
-  c.batch_delay_ms = 20;
+  c.batch_delay_ms = 80;
   c.max_in_flight = 3;
   c.checkpoint_interval = 4;
   c.watermark_window = 8;
@@ -500,7 +500,7 @@ struct Simulation::Impl {
 
   void Transmit(std::size_t from, std::size_t to, std::string bytes) {
     const bool faulty = Faulty();
-    if (faulty && (cut.count(from) != cut.count(to))) {
+    if (cut.count(from) != cut.count(to)) {
       ++self->counters_.dropped;
       return;
     }
@@ -602,7 +602,7 @@ struct Simulation::Impl {
         if (rng.Chance(300)) g.push_back(i);
       }
       self->Partition(g);
-    } else if (!cut.empty() && rng.Chance(20)) {
+    } else if (opt.partitions && !cut.empty() && rng.Chance(20)) {
       self->Heal();
     }
   }
