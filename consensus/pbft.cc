@@ -251,11 +251,11 @@ struct Replica::Impl {
     if (pool.count(tx.id()) != 0 || committed_unapplied_txs.count(tx.id()) != 0) {
       return Status::InvalidArgument("request " + ToHex(tx.id()) + " is already pending");
     }
+    NANUM_RETURN_IF_ERROR(app->Admit(tx));
     if (pool.size() >= cfg.max_pending) {
       return Status::TooLarge("request pool is full (" + std::to_string(cfg.max_pending) +
                               " pending); try again later");
     }
-    NANUM_RETURN_IF_ERROR(app->Admit(tx));
     Pending p;
     p.tx = tx;
     p.seq = next_seq++;
