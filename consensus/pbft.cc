@@ -161,6 +161,9 @@ struct Replica::Impl {
   bool hs_dirty = false;
   std::map<std::uint64_t, Entry> log;  // this view's heights, above the stable checkpoint
   std::uint64_t view_entered_ms = 0;
+  // Heights up to the new view's base (the highest committed block among its view changes) are
+  // decided: in this view nobody proposes or accepts anything there, however far behind.
+  std::uint64_t view_base = 0;
 
   // Checkpoints above the stable one.
   std::uint64_t stable = 0;
@@ -294,6 +297,7 @@ struct Replica::Impl {
 
   void MaybePropose() {
     if (!validator || hs.changing || !IsPrimary()) return;
+    if (committed.height < view_base) return;  // fetch the decided blocks first
     for (;;) {
       const std::uint64_t last = LastLoggedHeight();
       const std::uint64_t next = last + 1;
@@ -365,6 +369,10 @@ struct Replica::Impl {
     const std::uint64_t h = pp.block.header.height;
     if (h <= committed.height || h > stable + cfg.watermark_window) {
       return Status::FailedPrecondition("pre-prepare outside the watermarks");
+    }
+    if (h <= view_base) {
+      return Status::InvalidArgument("pre-prepare at height " + std::to_string(h) +
+                                     ", decided before this view began");
     }
     const Hash256 hash = pp.block.Hash();
     if (!Verify(m.from, PrePrepareDigest(pp.view, h, hash), m.sig)) {
@@ -792,6 +800,7 @@ struct Replica::Impl {
     own_vc.reset();
     BlockHeader base;
     std::vector<const PreparedProof*> chosen = SelectReproposals(nv.view_changes, &base);
+    view_base = base.height;
     for (std::size_t i = 0; i < chosen.size(); ++i) {
       const Block& b = chosen[i]->block;
       const std::uint64_t h = b.header.height;

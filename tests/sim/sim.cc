@@ -414,8 +414,17 @@ struct Simulation::Impl {
           } else if constexpr (std::is_same_v<T, pbft::ViewChange>) {
             std::printf(" to v=%llu committed=%llu proofs=%zu", static_cast<unsigned long long>(b.new_view),
                         static_cast<unsigned long long>(b.committed.height), b.prepared.size());
+            for (const auto& p : b.prepared) {
+              std::printf(" [h=%llu v=%llu %s]", static_cast<unsigned long long>(p.block.header.height),
+                          static_cast<unsigned long long>(p.view), ToHex(p.block.Hash()).substr(0, 8).c_str());
+            }
           } else if constexpr (std::is_same_v<T, pbft::NewView>) {
-            std::printf(" v=%llu", static_cast<unsigned long long>(b.view));
+            std::printf(" v=%llu reproposals=%zu from", static_cast<unsigned long long>(b.view),
+                        b.preprepare_sigs.size());
+            for (const auto& vc : b.view_changes) {
+              std::printf(" [committed=%llu proofs=%zu]",
+                          static_cast<unsigned long long>(vc.vc.committed.height), vc.vc.prepared.size());
+            }
           } else if constexpr (std::is_same_v<T, pbft::StatusMsg>) {
             std::printf(" v=%llu%s h=%llu", static_cast<unsigned long long>(b.view),
                         b.changing ? "*" : "", static_cast<unsigned long long>(b.height));
