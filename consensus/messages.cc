@@ -126,20 +126,23 @@ Status DecodePreparedProof(std::string_view bytes, PreparedProof* out) {
   return Status::OK();
 }
 
-Hash256 PrePrepareDigest(std::uint64_t view, std::uint64_t height, const Hash256& hash) {
+namespace {
+Hash256 VoteDigest(std::string_view tag, std::uint64_t view, std::uint64_t height,
+                   const Hash256& hash) {
   Writer w(48);
   w.U64(view);
   w.U64(height);
   w.Fixed(hash);
-  return TaggedHash("nanum/pbft/preprepare", w.data());
+  return TaggedHash(tag, w.data());
+}
+}  // namespace
+
+Hash256 PrePrepareDigest(std::uint64_t view, std::uint64_t height, const Hash256& hash) {
+  return VoteDigest("nanum/pbft/preprepare", view, height, hash);
 }
 
 Hash256 PrepareDigest(std::uint64_t view, std::uint64_t height, const Hash256& hash) {
-  Writer w(48);
-  w.U64(view);
-  w.U64(height);
-  w.Fixed(hash);
-  return TaggedHash("nanum/pbft/prepare", w.data());
+  return VoteDigest("nanum/pbft/prepare", view, height, hash);
 }
 
 Hash256 CheckpointDigest(std::uint64_t height, const Hash256& hash) {

@@ -219,26 +219,7 @@ struct Replica::Impl {
   void Dirty() { hs_dirty = true; }
 
   Status VerifyCert(const CommitCertificate& cert, const BlockHeader& header) const {
-    const Hash256 hash = header.Hash();
-    const std::string where = "certificate of block " + std::to_string(header.height);
-    if (cert.block_hash != hash) return Status::InvalidArgument(where + " names another block");
-    if (cert.signatures.size() < quorum) {
-      return Status::InvalidArgument(where + " has too few signatures");
-    }
-    const Hash256 digest = CommitDigest(header.height, cert.view, hash);
-    for (std::size_t i = 0; i < cert.signatures.size(); ++i) {
-      const CommitSignature& s = cert.signatures[i];
-      if (i > 0 && !(cert.signatures[i - 1].validator < s.validator)) {
-        return Status::InvalidArgument(where + ": signers not strictly increasing");
-      }
-      if (!IsValidator(s.validator)) {
-        return Status::InvalidArgument(where + ": " + s.validator.Hex() + " is no validator");
-      }
-      if (!Verify(s.validator, digest, s.signature)) {
-        return Status::BadSignature(where + ": a signature does not verify");
-      }
-    }
-    return Status::OK();
+    return VerifyCertificate(cert, header, cfg.validators, quorum, cfg.verify);
   }
 
   // ---- requests ----

@@ -108,8 +108,8 @@ struct Config {
   std::uint64_t resend_interval_ms = 500;
   std::uint64_t max_clock_drift_ms = 2000;
   std::size_t max_pending = 100'000;
-  // Signature check; nanum::Verify by default. A caller may cache results.
-  std::function<bool(const PublicKey&, const Hash256&, const Signature&)> verify;
+  // Signature check; nanum::Verify if empty. A caller may cache results.
+  SignatureCheck verify;
 };
 
 // A block this replica voted for: used never to vote for another at the same view and height.

@@ -139,7 +139,8 @@ Hash256 CommitDigest(std::uint64_t height, std::uint64_t view, const Hash256& bl
 }
 
 Status VerifyCertificate(const CommitCertificate& cert, const BlockHeader& header,
-                         const std::vector<PublicKey>& validators, std::size_t quorum) {
+                         const std::vector<PublicKey>& validators, std::size_t quorum,
+                         const SignatureCheck& check) {
   const Hash256 hash = header.Hash();
   const std::string where = "certificate of block " + std::to_string(header.height);
   if (cert.block_hash != hash) {
@@ -156,10 +157,11 @@ Status VerifyCertificate(const CommitCertificate& cert, const BlockHeader& heade
       return Status::InvalidArgument(where + ": signers not in strictly increasing order at " +
                                      s.validator.Hex());
     }
-    if (std::find(validators.begin(), validators.end(), s.validator) == validators.end()) {
+    if (!std::binary_search(validators.begin(), validators.end(), s.validator)) {
       return Status::InvalidArgument(where + ": " + s.validator.Hex() + " is not a validator");
     }
-    if (!Verify(s.validator, digest, s.signature)) {
+    if (!(check ? check(s.validator, digest, s.signature)
+                : Verify(s.validator, digest, s.signature))) {
       return Status::BadSignature(where + ": signature of " + s.validator.Hex() +
                                   " does not verify");
     }

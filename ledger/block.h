@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,12 +62,17 @@ struct CommitCertificate {
 // What a validator signs to commit the block with hash `block_hash` at `height` in `view`.
 Hash256 CommitDigest(std::uint64_t height, std::uint64_t view, const Hash256& block_hash);
 
+// A signature check: nanum::Verify, or a caller's cache in front of it.
+using SignatureCheck = std::function<bool(const PublicKey&, const Hash256&, const Signature&)>;
+
 // Checks `cert` for the block `header`: it names that block's hash, its signers are distinct
-// members of `validators`, sorted, every signature verifies, and there are at least `quorum`
-// of them. Errors: kInvalidArgument (wrong block, unknown or repeated signer, too few
-// signatures), kBadSignature.
+// members of `validators` (sorted), in increasing order, every signature verifies (with
+// `check`, nanum::Verify if empty), and there are at least `quorum` of them. Errors:
+// kInvalidArgument (wrong block, unknown or repeated signer, too few signatures),
+// kBadSignature.
 Status VerifyCertificate(const CommitCertificate& cert, const BlockHeader& header,
-                         const std::vector<PublicKey>& validators, std::size_t quorum);
+                         const std::vector<PublicKey>& validators, std::size_t quorum,
+                         const SignatureCheck& check = {});
 
 // The outcome of executing one transaction: a code (0 is success; the chaincode defines the
 // rest) and data (events, or a failure's detail), at most limits::kMaxResultBytes.

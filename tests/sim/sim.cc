@@ -279,20 +279,13 @@ struct Simulation::Impl {
       Fail("SAFETY: committed block without a certificate");
       return;
     }
-    const CommitCertificate& c = *b.certificate;
-    std::size_t good = 0;
-    const Hash256 digest = CommitDigest(h, c.view, hash);
-    for (std::size_t k = 0; k < c.signatures.size(); ++k) {
-      const bool member = std::binary_search(validators.begin(), validators.end(),
-                                             c.signatures[k].validator);
-      const bool ordered = k == 0 || c.signatures[k - 1].validator < c.signatures[k].validator;
-      if (member && ordered && c.block_hash == hash &&
-          verify_cache(c.signatures[k].validator, digest, c.signatures[k].signature)) {
-        ++good;
-      }
-    }
-    if (good != c.signatures.size() || good < 2 * f + 1) {
-      Fail("SAFETY: certificate of block " + std::to_string(h) + " does not verify");
+    Status cert = VerifyCertificate(
+        *b.certificate, b.header, validators, 2 * f + 1,
+        [this](const PublicKey& k, const Hash256& d, const Signature& s) {
+          return verify_cache(k, d, s);
+        });
+    if (!cert.ok()) {
+      Fail("SAFETY: certificate of block " + std::to_string(h) + ": " + cert.ToString());
     }
     for (const Transaction& tx : b.txs) {
       auto r = requests.find(tx.id());
