@@ -863,7 +863,7 @@ struct Replica::Impl {
     if (IsValidator(m.from)) reported_height[m.from] = s.height;
     if (s.height > committed.height) RequestBlocks(m.from);
     const bool behind = s.view < hs.view || (s.view == hs.view && s.changing);
-    if (validator && behind && !hs.changing && new_view_msg) {
+    if (validator && behind && !hs.changing && new_view_msg && IsValidator(m.from)) {
       // At most once per view-change timeout per peer: a new view is large.
       std::uint64_t& last = new_view_forwarded[m.from];
       if (last == 0 || last + cfg.view_change_timeout_ms <= now) {
