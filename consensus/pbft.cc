@@ -208,12 +208,16 @@ struct Replica::Impl {
   bool IsPrimary() const { return validator && PrimaryOf(hs.view) == cfg.key.public_key(); }
   const PublicKey& self() const { return cfg.key.public_key(); }
 
-  void Send(std::optional<PublicKey> to, Body body) {
+  // A message from this replica, signed if its kind is signed.
+  Message Signed(Body body) const {
     Message m;
     m.from = self();
     if (auto d = SigningDigest(body)) m.sig = SignDigest(cfg.key, *d);
     m.body = std::move(body);
-    out.messages.push_back(Outgoing{std::move(to), std::move(m)});
+    return m;
+  }
+  void Send(std::optional<PublicKey> to, Body body) {
+    out.messages.push_back(Outgoing{std::move(to), Signed(std::move(body))});
   }
   void Broadcast(Body body) { Send(std::nullopt, std::move(body)); }
   void Dirty() { hs_dirty = true; }
@@ -324,16 +328,13 @@ struct Replica::Impl {
       Entry& e = log[next];
       e.block = block;
       e.hash = hash;
-      e.pp_sig = SignDigest(cfg.key, PrePrepareDigest(hs.view, next, hash));
+      Message m = Signed(PrePrepare{hs.view, std::move(block)});
+      e.pp_sig = m.sig;
       e.checked = true;
       e.since_ms = now;
       e.sent_ms = now;
       hs.votes[next] = VoteRecord{hs.view, hash};
       Dirty();
-      Message m;
-      m.from = self();
-      m.sig = e.pp_sig;
-      m.body = PrePrepare{hs.view, std::move(block)};
       out.messages.push_back(Outgoing{std::nullopt, std::move(m)});
     }
   }
@@ -558,10 +559,7 @@ struct Replica::Impl {
   void SignCheckpoints() {
     for (const auto& [h, hash] : checkpoints_due) {
       Checkpoint c{h, hash};
-      Message m;
-      m.from = self();
-      m.sig = SignDigest(cfg.key, CheckpointDigest(h, hash));
-      m.body = c;
+      Message m = Signed(c);
       out.messages.push_back(Outgoing{std::nullopt, m});
       own_checkpoint = m;  // re-sent until a later one, for replicas that missed it
       if (h > stable) {
@@ -574,7 +572,7 @@ struct Replica::Impl {
 
   // ---- view changes ----
 
-  Status CheckViewChange(const PublicKey& from, const ViewChange& vc) const {
+  Status CheckViewChange(const ViewChange& vc) const {
     const BlockHeader& c = vc.committed;
     if (c.height == 0) {
       if (c.Hash() != cfg.genesis_hash) return Status::InvalidArgument("view change: wrong genesis");
@@ -611,7 +609,6 @@ struct Replica::Impl {
         }
       }
     }
-    (void)from;
     return Status::OK();
   }
 
@@ -639,10 +636,7 @@ struct Replica::Impl {
         vc.prepared.push_back(std::move(p));
       }
     }
-    Message m;
-    m.from = self();
-    m.sig = SignDigest(cfg.key, ViewChangeDigest(vc));
-    m.body = vc;
+    Message m = Signed(vc);
     own_vc = m;
     latest_vc[self()] = SignedViewChange{self(), m.sig, std::move(vc)};
     out.messages.push_back(Outgoing{std::nullopt, m});
@@ -662,7 +656,7 @@ struct Replica::Impl {
     if (!Verify(m.from, ViewChangeDigest(vc), m.sig)) {
       return Status::BadSignature("view change signature does not verify");
     }
-    NANUM_RETURN_IF_ERROR(CheckViewChange(m.from, vc));
+    NANUM_RETURN_IF_ERROR(CheckViewChange(vc));
     latest_vc[m.from] = SignedViewChange{m.from, m.sig, vc};
     AfterViewChangeMessage();
     return Status::OK();
@@ -710,10 +704,7 @@ struct Replica::Impl {
       nv.preprepare_sigs.push_back(SignDigest(
           cfg.key, PrePrepareDigest(hs.view, p->block.header.height, p->block.Hash())));
     }
-    Message m;
-    m.from = self();
-    m.sig = SignDigest(cfg.key, *SigningDigest(nv));
-    m.body = nv;
+    Message m = Signed(std::move(nv));
     out.messages.push_back(Outgoing{std::nullopt, m});
     EnterView(m);
   }
@@ -735,7 +726,7 @@ struct Replica::Impl {
       if (!Verify(s.from, ViewChangeDigest(s.vc), s.sig)) {
         return Status::BadSignature("new view: a view change does not verify");
       }
-      NANUM_RETURN_IF_ERROR(CheckViewChange(s.from, s.vc));
+      NANUM_RETURN_IF_ERROR(CheckViewChange(s.vc));
     }
     BlockHeader base;
     std::vector<const PreparedProof*> chosen = SelectReproposals(nv.view_changes, &base);
@@ -876,11 +867,11 @@ struct Replica::Impl {
 
   // True when at least f+1 validators (so one correct one) report a higher committed height.
   bool Lagging() const {
-    std::vector<std::uint64_t> hs_;
-    for (const auto& [k, h] : reported_height) hs_.push_back(h);
-    if (hs_.size() < f + 1) return false;
-    std::sort(hs_.begin(), hs_.end(), std::greater<>());
-    return hs_[f] > committed.height;
+    std::vector<std::uint64_t> heights;
+    for (const auto& [k, h] : reported_height) heights.push_back(h);
+    if (heights.size() < f + 1) return false;
+    std::sort(heights.begin(), heights.end(), std::greater<>());
+    return heights[f] > committed.height;
   }
 
   // ---- timers ----

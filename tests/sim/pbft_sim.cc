@@ -50,13 +50,7 @@ int Figures() {
   std::printf("%4s %8s %10s %12s %14s %14s\n", "n", "blocks", "txs/block", "msgs/block",
               "bytes/block", "vote msgs/blk");
   for (std::size_t n : {std::size_t{4}, std::size_t{7}, std::size_t{16}}) {
-    Options o;
-    o.seed = 1;
-    o.n = n;
-    o.followers = 0;
-    o.fault_ms = 10000;
-    o.load_after_ms = 0;
-    Simulation sim(o);
+    Simulation sim(Options::Quiet(n, 1, 0));
     sim.RunUntil(10000);
     sim.SetLoad(false);
     sim.RunUntilConverged(5000);
@@ -80,12 +74,7 @@ int Figures() {
   std::printf("\nPrimary crash: the primary of view 0 is killed at t = 2 s under load\n");
   std::printf("%4s %22s %26s\n", "n", "new view entered (ms)", "first commit after (ms)");
   for (std::size_t n : {std::size_t{4}, std::size_t{7}, std::size_t{16}}) {
-    Options o;
-    o.seed = 2;
-    o.n = n;
-    o.followers = 0;
-    o.fault_ms = 0;
-    Simulation sim(o);
+    Simulation sim(Options::Quiet(n, 2, 0));
     sim.RunUntil(2000);
     const std::uint64_t h0 = sim.Height(1);
     sim.Crash(0);

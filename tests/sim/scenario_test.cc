@@ -10,14 +10,7 @@ namespace nanum::sim {
 namespace {
 
 // A quiet network: no random faults; the test scripts the faults it wants.
-Options Quiet(std::size_t n, std::uint64_t seed = 7) {
-  Options o;
-  o.seed = seed;
-  o.n = n;
-  o.followers = 1;
-  o.fault_ms = 0;  // no random faults
-  return o;
-}
+Options Quiet(std::size_t n) { return Options::Quiet(n, 7); }
 
 std::size_t Follower(const Simulation& sim) { return sim.size() - 1; }
 

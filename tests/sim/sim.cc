@@ -94,6 +94,15 @@ Options Options::FromSeed(std::uint64_t seed, std::size_t n) {
   return o;
 }
 
+Options Options::Quiet(std::size_t n, std::uint64_t seed, std::size_t followers) {
+  Options o;
+  o.seed = seed;
+  o.n = n;
+  o.followers = followers;
+  o.fault_ms = 0;
+  return o;
+}
+
 std::string Options::Describe() const {
   std::ostringstream s;
   s << "seed " << seed << ", n=" << n << ", followers " << followers << ", loss "

@@ -68,6 +68,8 @@ struct Options {
 
   // Every fault kind is on in about half of the seeds; the Byzantine kind rotates.
   static Options FromSeed(std::uint64_t seed, std::size_t n);
+  // No random faults at all: scenario tests and figures script what they want.
+  static Options Quiet(std::size_t n, std::uint64_t seed, std::size_t followers = 1);
   std::string Describe() const;
 };
 
