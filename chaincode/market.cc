@@ -77,6 +77,7 @@ const char* ResultName(Result r) {
     case Result::kMeterExists: return "meter_exists";
     case Result::kAlreadyApproved: return "already_approved";
     case Result::kProposalDone: return "proposal_done";
+    case Result::kChangePending: return "validator_change_pending";
     case Result::kSelfTransfer: return "self_transfer";
     case Result::kInsufficientFunds: return "insufficient_funds";
     case Result::kOverflow: return "overflow";
@@ -361,7 +362,12 @@ class Executor {
   Outcome Carry(StateOverlay* s, const SetValidators& a) {
     ValidatorSet v;
     NANUM_TRY(Load(*s, "validators", &v));
-    if (!v.pending.empty() && v.pending_from_height <= height_) v.current = v.pending;
+    if (!v.pending.empty()) {
+      // One change at a time, so that consensus always knows the set of the heights ahead.
+      if (v.pending_from_height > height_) return Outcome::Fail(Result::kChangePending);
+      v.current = std::move(v.pending);
+      v.current_from_height = v.pending_from_height;
+    }
     v.pending = a.validators;
     v.pending_from_height = height_ + std::max<std::uint64_t>(1, p_.validator_change_delay_blocks);
     NANUM_TRY(Save(s, "validators", v));
@@ -881,7 +887,7 @@ Status InitGenesis(const Genesis& g, StateOverlay* state) {
   NANUM_RETURN_IF_ERROR(Save(&s, "params", g.params));
   NANUM_RETURN_IF_ERROR(Save(&s, "info", g.info));
   NANUM_RETURN_IF_ERROR(Save(&s, "supply", supply));
-  NANUM_RETURN_IF_ERROR(Save(&s, "validators", ValidatorSet{g.validators, {}, 0}));
+  NANUM_RETURN_IF_ERROR(Save(&s, "validators", ValidatorSet{g.validators, 1, {}, 0}));
   NANUM_RETURN_IF_ERROR(Save(&s, "clock", Clock{0, g.info.genesis_time_ms}));
   state->Apply(s.writes());
   return Status::OK();

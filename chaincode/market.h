@@ -89,7 +89,7 @@ enum class Result : std::uint32_t {
   kUnknownSigner = 10, kSuspended = 11, kStaleNonce = 12, kNotAdmin = 13, kWrongPayloadSigner = 14,
   // Members, meters, governance.
   kUnknownMember = 20, kMemberExists = 21, kKeyInUse = 22, kUnknownMeter = 23, kMeterExists = 24,
-  kAlreadyApproved = 25, kProposalDone = 26, kSelfTransfer = 27,
+  kAlreadyApproved = 25, kProposalDone = 26, kSelfTransfer = 27, kChangePending = 28,
   // Money.
   kInsufficientFunds = 30, kOverflow = 31,
   // Orders.
@@ -112,9 +112,12 @@ struct Supply {
 struct ValidatorSet {
   static constexpr const char* kName = "validator set";
   std::vector<PublicKey> current;
-  std::vector<PublicKey> pending;      // empty when no change is pending
-  std::uint64_t pending_from_height = 0;
-  template <class F> void Fields(F f) { f(current); f(pending); f(pending_from_height); }
+  std::uint64_t current_from_height = 1;  // the first block `current` was in force for
+  std::vector<PublicKey> pending;         // empty when no change was approved since
+  std::uint64_t pending_from_height = 0;  // in force from here (may be reached already)
+  template <class F> void Fields(F f) {
+    f(current); f(current_from_height); f(pending); f(pending_from_height);
+  }
 };
 
 struct Member {

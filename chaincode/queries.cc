@@ -1,5 +1,7 @@
 #include "chaincode/queries.h"
 
+#include <algorithm>
+
 #include "chaincode/records.h"
 
 namespace nanum::market {
@@ -43,6 +45,22 @@ Status ValidatorsAt(const StateReader& s, std::uint64_t height, std::vector<Publ
   ValidatorSet v;
   NANUM_RETURN_IF_ERROR(GetValidators(s, &v));
   *out = !v.pending.empty() && height >= v.pending_from_height ? v.pending : v.current;
+  return Status::OK();
+}
+
+Status ValidatorEpochAt(const StateReader& s, std::uint64_t next, ValidatorEpoch* out) {
+  ValidatorSet v;
+  NANUM_RETURN_IF_ERROR(GetValidators(s, &v));
+  Params p;
+  NANUM_RETURN_IF_ERROR(GetParams(s, &p));
+  const std::uint64_t horizon = next - 1 + std::max<std::uint64_t>(1, p.validator_change_delay_blocks);
+  if (v.pending.empty()) {
+    *out = ValidatorEpoch{v.current_from_height, horizon, v.current};
+  } else if (v.pending_from_height <= next) {
+    *out = ValidatorEpoch{v.pending_from_height, horizon, v.pending};
+  } else {
+    *out = ValidatorEpoch{v.current_from_height, v.pending_from_height - 1, v.current};
+  }
   return Status::OK();
 }
 

@@ -22,7 +22,20 @@ Status GetInfo(const StateReader& s, CommunityInfo* out);
 Status GetSupply(const StateReader& s, Supply* out);
 Status GetValidators(const StateReader& s, ValidatorSet* out);
 // The validator set in force for block `height`: the pending set once its height is reached.
+// REQUIRES: `height` is at most the end of ValidatorEpochAt for the state's next height.
 Status ValidatorsAt(const StateReader& s, std::uint64_t height, std::vector<PublicKey>* out);
+
+// The validators in force for `next` (the height after the state's last block), the first
+// height they are in force for, and the last height this state vouches for: the height before
+// an approved change, or next − 1 + validator_change_delay_blocks when none is pending (a
+// change approved in block `next` or later takes effect after that). Consensus uses this to
+// switch sets at one height everywhere.
+struct ValidatorEpoch {
+  std::uint64_t start = 1;
+  std::uint64_t end = 0;
+  std::vector<PublicKey> validators;
+};
+Status ValidatorEpochAt(const StateReader& s, std::uint64_t next, ValidatorEpoch* out);
 Status GetMember(const StateReader& s, std::string_view id, Member* out);
 Status GetMemberByKey(const StateReader& s, const PublicKey& key, Member* out);
 // The last nonce the key used in a successful transaction (0 if none): send last + 1.

@@ -25,13 +25,14 @@ Signature SignDigest(const PrivateKey& key, const Hash256& digest) {
 }  // namespace
 
 // ---- HardState encoding ----------------------------------------------------------------
-// u64 view | bool changing | list of {u64 height, u64 view, hash[32]} votes |
+// u64 epoch | u64 view | bool changing | list of {u64 height, u64 view, hash[32]} votes |
 // list of {u64 height, bytes proof} | bytes NEW-VIEW message (empty if none)
 
 std::string HardState::Encode() const {
-  std::size_t size = 32 + votes.size() * 48 + new_view.size();
+  std::size_t size = 40 + votes.size() * 48 + new_view.size();
   for (const auto& [h, p] : prepared) size += 12 + p.size();
   Writer w(size);
+  w.U64(epoch);
   w.U64(view);
   w.Bool(changing);
   w.U32(static_cast<std::uint32_t>(votes.size()));
@@ -52,6 +53,7 @@ std::string HardState::Encode() const {
 Status HardState::Decode(std::string_view bytes, HardState* out) {
   Reader r(bytes, "consensus hard state");
   HardState hs;
+  hs.epoch = r.U64();
   hs.view = r.U64();
   hs.changing = r.Bool();
   const std::uint32_t n = r.Count(kMaxPreparedProofs, 48, "votes");
@@ -146,6 +148,8 @@ struct Replica::Impl {
 
   Config cfg;
   Application* app;
+  Epoch epoch;
+  Hash256 epoch_base_hash{};  // the block at epoch.start - 1
   std::size_t n = 0, f = 0, quorum = 0;
   bool validator = false;
   std::uint64_t now = 0;
@@ -175,6 +179,7 @@ struct Replica::Impl {
   std::optional<Message> own_vc;
   std::optional<Message> new_view_msg;  // hs.new_view, decoded
   std::map<PublicKey, std::uint64_t> new_view_forwarded;
+  std::map<PublicKey, std::uint64_t> status_replied;
   std::uint64_t vc_started_ms = 0;
   std::uint32_t vc_attempt = 0;
   bool vc_timer_running = false;
@@ -202,9 +207,11 @@ struct Replica::Impl {
     return cfg.verify ? cfg.verify(k, d, s) : nanum::Verify(k, d, s);
   }
   bool IsValidator(const PublicKey& k) const {
-    return std::binary_search(cfg.validators.begin(), cfg.validators.end(), k);
+    return std::binary_search(epoch.validators.begin(), epoch.validators.end(), k);
   }
-  const PublicKey& PrimaryOf(std::uint64_t v) const { return cfg.validators[v % n]; }
+  const PublicKey& PrimaryOf(std::uint64_t v) const { return epoch.validators[v % n]; }
+  // Prepares (besides the pre-prepare) that make a block prepared: 2f when n = 3f+1.
+  std::size_t PreparesNeeded() const { return quorum - 1; }
   bool IsPrimary() const { return validator && PrimaryOf(hs.view) == cfg.key.public_key(); }
   const PublicKey& self() const { return cfg.key.public_key(); }
 
@@ -223,7 +230,7 @@ struct Replica::Impl {
   void Dirty() { hs_dirty = true; }
 
   Status VerifyCert(const CommitCertificate& cert, const BlockHeader& header) const {
-    return VerifyCertificate(cert, header, cfg.validators, quorum, cfg.verify);
+    return VerifyCertificate(cert, header, epoch.validators, quorum, cfg.verify);
   }
 
   // ---- requests ----
@@ -287,6 +294,7 @@ struct Replica::Impl {
       const std::uint64_t last = LastLoggedHeight();
       const std::uint64_t next = last + 1;
       if (next > committed.height + cfg.max_in_flight) return;
+      if (next > epoch.end) return;  // the next epoch's set is not known yet
       if (next > stable + cfg.watermark_window) return;
       const BlockHeader* parent = HeaderAt(last);
       if (parent == nullptr) return;
@@ -352,6 +360,9 @@ struct Replica::Impl {
     if (h <= committed.height || h > stable + cfg.watermark_window) {
       return Status::FailedPrecondition("pre-prepare outside the watermarks");
     }
+    if (h > epoch.end) {
+      return Status::FailedPrecondition("pre-prepare beyond the heights this epoch is known for");
+    }
     if (h <= view_base) {
       return Status::InvalidArgument("pre-prepare at height " + std::to_string(h) +
                                      ", decided before this view began");
@@ -390,7 +401,8 @@ struct Replica::Impl {
     if (!commit && m.from == PrimaryOf(view)) {
       return Status::InvalidArgument("the primary does not send prepares");
     }
-    if (height <= committed.height || height > stable + cfg.watermark_window) {
+    if (height <= committed.height || height > stable + cfg.watermark_window ||
+        height > epoch.end) {
       return Status::FailedPrecondition("vote outside the watermarks");
     }
     const Hash256 digest = commit ? CommitDigest(height, view, hash)
@@ -430,14 +442,16 @@ struct Replica::Impl {
           e.prepare_sent = true;
           e.sent_ms = now;
         }
-        if (Matching(e.prepares, e.hash) >= 2 * f) {
+        if (Matching(e.prepares, e.hash) >= PreparesNeeded()) {
           e.prepared = true;
           PreparedProof p;
           p.view = hs.view;
           p.block = *e.block;
           p.preprepare_sig = e.pp_sig;
           for (const auto& [k, v] : e.prepares) {
-            if (v.first == e.hash && p.prepares.size() < 2 * f) p.prepares.push_back({k, v.second});
+            if (v.first == e.hash && p.prepares.size() < PreparesNeeded()) {
+              p.prepares.push_back({k, v.second});
+            }
           }
           hs.prepared[h] = EncodePreparedProof(p);
           Dirty();
@@ -528,7 +542,7 @@ struct Replica::Impl {
     if (!validator) return Status::FailedPrecondition("a follower takes no checkpoints");
     if (!IsValidator(m.from)) return Status::InvalidArgument("checkpoint from a non-validator");
     if (cfg.checkpoint_interval == 0 || c.height % cfg.checkpoint_interval != 0 ||
-        c.height <= stable ||
+        c.height <= stable || c.height < epoch.start || c.height > epoch.end ||
         c.height > std::max(stable, committed.height) + cfg.watermark_window) {
       return Status::FailedPrecondition("checkpoint outside the window");
     }
@@ -574,9 +588,18 @@ struct Replica::Impl {
 
   Status CheckViewChange(const ViewChange& vc) const {
     const BlockHeader& c = vc.committed;
-    if (c.height == 0) {
-      if (c.Hash() != cfg.genesis_hash) return Status::InvalidArgument("view change: wrong genesis");
-      if (vc.cert) return Status::InvalidArgument("view change: genesis has no certificate");
+    // The sender's epoch follows from its committed height; only this epoch's count.
+    if (c.height + 1 < epoch.start) {
+      return Status::FailedPrecondition("view change from a replica in an earlier epoch");
+    }
+    if (c.height + 1 > epoch.end) {
+      return Status::FailedPrecondition("view change from beyond the heights this epoch is known for");
+    }
+    if (c.height + 1 == epoch.start) {
+      // The epoch's base block: this replica has it; its certificate is the previous set's.
+      if (c.Hash() != epoch_base_hash) {
+        return Status::InvalidArgument("view change: wrong block below the epoch");
+      }
     } else {
       if (!vc.cert) return Status::InvalidArgument("view change: committed block uncertified");
       NANUM_RETURN_IF_ERROR(VerifyCert(*vc.cert, c).Prefixed("view change"));
@@ -585,7 +608,7 @@ struct Replica::Impl {
     for (const PreparedProof& p : vc.prepared) {
       const std::uint64_t h = p.block.header.height;
       if (h <= last) return Status::InvalidArgument("view change: proofs out of order");
-      if (h > c.height + cfg.watermark_window) {
+      if (h > c.height + cfg.watermark_window || h > epoch.end) {
         return Status::InvalidArgument("view change: proof above the watermarks");
       }
       last = h;
@@ -597,7 +620,9 @@ struct Replica::Impl {
       if (!Verify(primary, PrePrepareDigest(p.view, h, hash), p.preprepare_sig)) {
         return Status::BadSignature("view change: pre-prepare in a proof does not verify");
       }
-      if (p.prepares.size() < 2 * f) return Status::InvalidArgument("view change: proof too small");
+      if (p.prepares.size() < PreparesNeeded()) {
+        return Status::InvalidArgument("view change: proof too small");
+      }
       std::set<PublicKey> seen;
       const Hash256 digest = PrepareDigest(p.view, h, hash);
       for (const Vote& v : p.prepares) {
@@ -833,6 +858,7 @@ struct Replica::Impl {
     for (const Block& b : bl.blocks) {
       if (b.header.height <= committed.height) continue;
       if (b.header.height != committed.height + 1) break;
+      if (b.header.height > epoch.end) break;  // its validators are known once applied
       if (b.header.prev_hash != committed_hash) {
         return Status::InvalidArgument("fetched block " + std::to_string(b.header.height) +
                                        " does not link to the committed chain");
@@ -853,6 +879,17 @@ struct Replica::Impl {
   Status OnStatus(const Message& m, const StatusMsg& s) {
     if (IsValidator(m.from)) reported_height[m.from] = s.height;
     if (s.height > committed.height) RequestBlocks(m.from);
+    if (s.height < committed.height && !IsValidator(m.from)) {
+      // A validator that left the set and has not seen it yet hears from nobody else: tell it,
+      // at most once per resend interval. (STATUS is not signed, so the map is bounded against
+      // made-up senders.)
+      if (status_replied.size() >= 2 * kMaxValidators) status_replied.clear();
+      std::uint64_t& last = status_replied[m.from];
+      if (last == 0 || last + cfg.resend_interval_ms <= now) {
+        last = now;
+        Send(m.from, StatusMsg{hs.view, hs.changing, committed.height});
+      }
+    }
     const bool behind = s.view < hs.view || (s.view == hs.view && s.changing);
     if (validator && behind && !hs.changing && new_view_msg && IsValidator(m.from)) {
       // At most once per view-change timeout per peer: a new view is large.
@@ -884,7 +921,7 @@ struct Replica::Impl {
     for (const auto& [k, t] : last_heard) {
       if (t + 3 * cfg.resend_interval_ms >= now) ++heard;
     }
-    return heard >= 2 * f;
+    return heard >= PreparesNeeded();
   }
   // ... and has been for two resend intervals, so their status reports (and with them whether
   // this replica is merely behind) have arrived.
@@ -939,7 +976,7 @@ struct Replica::Impl {
   void Resend() {
     if (!validator) {
       // A follower polls the validators in turn.
-      Send(cfg.validators[fetch_rr++ % n],
+      Send(epoch.validators[fetch_rr++ % n],
            Fetch{committed.height + 1, static_cast<std::uint32_t>(kMaxBlocksPerFetch)});
       return;
     }
@@ -1028,20 +1065,88 @@ struct Replica::Impl {
   void Advance() {
     committed_unapplied_txs.clear();
     SignCheckpoints();
+    Epoch e = app->CurrentEpoch();
+    if (e.start != epoch.start) {
+      SwitchEpoch(std::move(e));
+    } else {
+      epoch.end = std::max(epoch.end, e.end);
+    }
     Progress();  // blocks waiting for their parent's state may check now
+  }
+
+  // Sets n, f and the quorum for the epoch's validators.
+  void SetEpoch(Epoch e) {
+    epoch = std::move(e);
+    n = epoch.validators.size();
+    f = (n - 1) / 3;
+    quorum = Quorum(n);
+    validator = IsValidator(self());
+  }
+
+  // The last block of the epoch is committed and applied: start the next one at view 0. No
+  // vote, proposal or prepared proof exists above the committed height (nothing crosses an
+  // epoch's end), so nothing of the old views is needed.
+  void SwitchEpoch(Epoch e) {
+    const bool was_validator = validator;
+    SetEpoch(std::move(e));
+    epoch_base_hash = committed_hash;
+    hs = HardState{};
+    hs.epoch = epoch.start;
+    Dirty();
+    log.clear();
+    view_base = 0;
+    view_entered_ms = now;
+    checkpoints.clear();
+    stable = std::max(stable, committed.height - committed.height % cfg.checkpoint_interval);
+    latest_vc.clear();
+    own_vc.reset();
+    new_view_msg.reset();
+    new_view_forwarded.clear();
+    vc_timer_running = false;
+    vc_attempt = 0;
+    restart_view_change = false;
+    quorum_since.reset();
+    for (auto it = last_heard.begin(); it != last_heard.end();) {
+      it = IsValidator(it->first) ? std::next(it) : last_heard.erase(it);
+    }
+    for (auto it = reported_height.begin(); it != reported_height.end();) {
+      it = IsValidator(it->first) ? std::next(it) : reported_height.erase(it);
+    }
+    fetch_outstanding = false;
+    if (was_validator && !validator) {
+      // A follower keeps no requests: hand them to the new validators.
+      for (const auto& [seq, id] : order) Broadcast(Request{pool.at(id).tx});
+      pool.clear();
+      order.clear();
+      own_checkpoint.reset();
+    } else {
+      for (auto& [id, p] : pool) p.in_flight = false;
+    }
   }
 };
 
-Status Replica::CheckConfig(const Config& c) {
-  if (c.validators.size() < 4 || c.validators.size() > kMaxValidators) {
-    return Status::InvalidArgument("PBFT needs 4 to " + std::to_string(kMaxValidators) +
+std::size_t Quorum(std::size_t n) {
+  const std::size_t f = (n - 1) / 3;
+  return (n + f) / 2 + 1;
+}
+
+Status Replica::CheckEpoch(const Epoch& e) {
+  if (e.validators.empty() || e.validators.size() > kMaxValidators) {
+    return Status::InvalidArgument("an epoch needs 1 to " + std::to_string(kMaxValidators) +
                                    " validators");
   }
-  for (std::size_t i = 1; i < c.validators.size(); ++i) {
-    if (!(c.validators[i - 1] < c.validators[i])) {
+  for (std::size_t i = 1; i < e.validators.size(); ++i) {
+    if (!(e.validators[i - 1] < e.validators[i])) {
       return Status::InvalidArgument("validators must be sorted and distinct");
     }
   }
+  if (e.start == 0 || e.end + 1 < e.start) {
+    return Status::InvalidArgument("an epoch starts at height 1 or later and ends at or after its start minus one");
+  }
+  return Status::OK();
+}
+
+Status Replica::CheckConfig(const Config& c) {
   if (c.max_in_flight == 0 || c.max_batch_txs == 0) {
     return Status::InvalidArgument("max_in_flight and max_batch_txs must be positive");
   }
@@ -1064,10 +1169,13 @@ Replica::Replica(Config config, Application* app, const Block& head, const HardS
   Impl& s = *impl_;
   s.cfg = std::move(config);
   s.app = app;
-  s.n = s.cfg.validators.size();
-  s.f = (s.n - 1) / 3;
-  s.quorum = 2 * s.f + 1;
-  s.validator = s.IsValidator(s.cfg.key.public_key());
+  s.SetEpoch(app->CurrentEpoch());
+  assert(CheckEpoch(s.epoch).ok());
+  if (head.header.height + 1 == s.epoch.start) {
+    s.epoch_base_hash = head.Hash();
+  } else if (std::optional<Block> base = app->CommittedBlock(s.epoch.start - 1)) {
+    s.epoch_base_hash = base->Hash();
+  }
   s.now = now_ms;
   s.view_entered_ms = now_ms;
   s.last_resend_ms = now_ms;
@@ -1076,6 +1184,11 @@ Replica::Replica(Config config, Application* app, const Block& head, const HardS
   s.committed_cert = head.certificate;
   s.stable = head.header.height - head.header.height % s.cfg.checkpoint_interval;
   s.hs = hard;
+  if (s.hs.epoch != s.epoch.start) {
+    // Persisted in an earlier epoch (the switch was not yet written): its views are over.
+    s.hs = HardState{};
+    s.hs.epoch = s.epoch.start;
+  }
   s.hs.votes.erase(s.hs.votes.begin(), s.hs.votes.upper_bound(head.header.height));
   s.hs.prepared.erase(s.hs.prepared.begin(), s.hs.prepared.upper_bound(head.header.height));
   if (!s.validator) return;
@@ -1093,7 +1206,8 @@ Replica::Replica(Config config, Application* app, const Block& head, const HardS
   } else if (s.IsPrimary()) {
     // A primary does not remember the blocks it proposed, only their hashes: it gives up the
     // view rather than risk proposing a different block at a height it already proposed.
-    s.restart_view_change = s.hs.view != 0 || !s.hs.votes.empty() || head.header.height > 0;
+    s.restart_view_change =
+        s.hs.view != 0 || !s.hs.votes.empty() || head.header.height + 1 > s.epoch.start;
   } else if (!s.hs.new_view.empty()) {
     Message nv;
     if (Message::Decode(s.hs.new_view, &nv).ok()) s.EnterView(nv);
@@ -1118,10 +1232,14 @@ Ready Replica::GetReady() { return impl_->TakeReady(); }
 void Replica::Advance() { impl_->Advance(); }
 const PublicKey& Replica::id() const { return impl_->self(); }
 bool Replica::is_validator() const { return impl_->validator; }
+const Epoch& Replica::epoch() const { return impl_->epoch; }
 
 ReplicaStatus Replica::status() const {
   const Impl& s = *impl_;
   ReplicaStatus st;
+  st.epoch = s.epoch.start;
+  st.validators = s.n;
+  st.validator = s.validator;
   st.view = s.hs.view;
   st.changing = s.hs.changing;
   st.primary = s.IsPrimary();

@@ -4,17 +4,18 @@
 // replica touches no socket, thread, disk or clock; its only outside calls are to the
 // Application below, which must be deterministic.
 //
-// The protocol. Validators (n = 3f+1, sorted by key) take turns as primary: the primary of
-// view v is validators[v mod n]. The primary cuts blocks from pending requests (at
-// max_batch_txs, or when the oldest has waited batch_delay_ms), executes each on top of the
-// previous one (Application::Build) and sends PRE-PREPARE. A backup checks the block
-// (Application::Check re-executes it and compares its roots) and its time, then sends
-// PREPARE. With the pre-prepare and 2f matching prepares a replica has *prepared* the block;
-// it sends COMMIT for a height only once every height from its last committed block up to it
-// is prepared, so commit votes go out in height order. 2f+1 matching commits commit the
-// block; their signatures are its commit certificate (ledger/block.h), which anyone can check
-// offline. Up to max_in_flight heights may be between pre-prepare and commit at once, within
-// the watermarks (stable checkpoint, stable checkpoint + watermark_window].
+// The protocol. Validators (n = 3f+1, sorted by key; "2f+1" below is a quorum, see Validator
+// sets for other n) take turns as primary: the primary of view v is validators[v mod n]. The
+// primary cuts blocks from pending requests (at max_batch_txs, or when the oldest has waited
+// batch_delay_ms), executes each on top of the previous one (Application::Build) and sends
+// PRE-PREPARE. A backup checks the block (Application::Check re-executes it and compares its
+// roots) and its time, then sends PREPARE. With the pre-prepare and 2f matching prepares a
+// replica has *prepared* the block; it sends COMMIT for a height only once every height from
+// its last committed block up to it is prepared, so commit votes go out in height order. 2f+1
+// matching commits commit the block; their signatures are its commit certificate
+// (ledger/block.h), which anyone can check offline. Up to max_in_flight heights may be between
+// pre-prepare and commit at once, within the watermarks (stable checkpoint, stable checkpoint +
+// watermark_window].
 //
 // Checkpoints: after applying a block whose height is a multiple of checkpoint_interval a
 // validator signs CHECKPOINT(height, hash). 2f+1 matching ones make it stable: the low
@@ -43,6 +44,18 @@
 // takes the certified blocks, checking each certificate and hash link before committing it.
 // Followers (non-validators) do only this, and forward requests to the validators.
 //
+// Validator sets: the Application says which validators are in force (CurrentEpoch), from
+// the state of the last applied block, so a governance transaction changes the set and every
+// replica switches at the same height. An epoch is the run of heights one set is in force
+// for. Nothing crosses an epoch's end: a primary proposes, and a replica votes, only at
+// heights the applied state vouches for (up to Epoch::end), so the last block of an epoch is
+// committed before anyone proposes the first of the next. Then each replica switches: views
+// start again at 0 with the new set (heights tell epochs apart, so a vote can never be
+// counted in the wrong one); a validator that left becomes a follower and hands its pending
+// requests to the new validators; one that joined starts voting. A certificate is checked
+// against the set in force at its block's height. Quorums are ⌊(n+f)/2⌋+1 with f = ⌊(n−1)/3⌋
+// (2f+1 when n = 3f+1), so any n from 1 up is safe.
+//
 // Persistence: whatever a replica's future votes depend on (its view, the block hash it voted
 // for at each height in each view, its prepared proofs, the new view it sent) is in
 // Ready::hard_state, which the caller must write to disk before sending Ready::messages. A
@@ -70,6 +83,16 @@
 
 namespace nanum::pbft {
 
+// The validators in force from height `start` (>= 1) through at least `end`.
+struct Epoch {
+  std::uint64_t start = 1;
+  // The last height the applied state vouches for: the height before a scheduled change, or
+  // the highest height a change approved in a later block could not reach yet.
+  std::uint64_t end = 0;
+  std::vector<PublicKey> validators;  // sorted, distinct, 1 to kMaxValidators
+  bool operator==(const Epoch&) const = default;
+};
+
 // The application that executes blocks: the chaincode over the store in nanumd, a toy
 // machine in the simulator. Every call must be deterministic.
 class Application {
@@ -91,12 +114,13 @@ class Application {
   // A committed block with its certificate, for a peer that is behind; nullopt if this node
   // does not have it (yet).
   virtual std::optional<Block> CommittedBlock(std::uint64_t height) = 0;
+  // The epoch of the height after the last applied block, from the applied state. Called
+  // when the replica starts and in Advance.
+  virtual Epoch CurrentEpoch() = 0;
 };
 
 struct Config {
-  PrivateKey key;                     // this node's key
-  std::vector<PublicKey> validators;  // sorted, distinct, n = 3f+1 >= 4
-  Hash256 genesis_hash{};             // hash of the block at height 0
+  PrivateKey key;  // this node's key; validators come from Application::CurrentEpoch
   std::uint64_t max_batch_txs = 500;
   std::uint64_t batch_delay_ms = 50;
   std::uint64_t empty_block_interval_ms = 0;  // 0: no blocks without requests
@@ -121,6 +145,7 @@ struct VoteRecord {
 // Kept encoded where the parts are large (a proof holds a whole block), so that handing the
 // hard state out after each vote costs a copy, not a re-encoding.
 struct HardState {
+  std::uint64_t epoch = 1;  // Epoch::start of the epoch `view` belongs to
   std::uint64_t view = 0;
   bool changing = false;                     // sent VIEW-CHANGE(view), no NEW-VIEW yet
   std::map<std::uint64_t, VoteRecord> votes;  // by height, above the committed height
@@ -133,7 +158,7 @@ struct HardState {
 };
 
 struct Outgoing {
-  std::optional<PublicKey> to;  // nullopt: every other validator
+  std::optional<PublicKey> to;  // nullopt: every other validator of Replica::epoch()
   Message msg;
 };
 
@@ -148,6 +173,9 @@ struct Ready {
 };
 
 struct ReplicaStatus {
+  std::uint64_t epoch = 1;  // Epoch::start
+  std::size_t validators = 0;
+  bool validator = false;
   std::uint64_t view = 0;
   bool changing = false;
   bool primary = false;
@@ -163,7 +191,8 @@ class Replica {
  public:
   // `head` is the last block in the node's store (the genesis block at first) with its
   // certificate; `hard` what the node last persisted from Ready::hard_state (empty at first).
-  // REQUIRES: config valid (CheckConfig), app outlives the replica.
+  // REQUIRES: config valid (CheckConfig), app->CurrentEpoch() valid (CheckEpoch), app
+  // outlives the replica.
   Replica(Config config, Application* app, const Block& head, const HardState& hard,
           std::uint64_t now_ms);
   ~Replica();
@@ -171,6 +200,7 @@ class Replica {
   Replica& operator=(const Replica&) = delete;
 
   static Status CheckConfig(const Config& c);
+  static Status CheckEpoch(const Epoch& e);
 
   // A client's request. Errors: kInvalidArgument (already pending), kTooLarge (pool full).
   // Signature and chain checks are the caller's (the node checks envelopes on arrival).
@@ -190,11 +220,17 @@ class Replica {
   ReplicaStatus status() const;
   const PublicKey& id() const;
   bool is_validator() const;
+  // The epoch this replica is in; its validators are whom Outgoing{nullopt} goes to.
+  const Epoch& epoch() const;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Matching votes that decide among n validators: ⌊(n+f)/2⌋+1 with f = ⌊(n−1)/3⌋, so two
+// quorums share at least f+1 validators (2f+1 when n = 3f+1).
+std::size_t Quorum(std::size_t n);
 
 // The blocks a new primary must propose again, from 2f+1 view changes (see above). Exposed for
 // tests; the replica uses it both as new primary and as backup checking a NEW-VIEW.

@@ -124,6 +124,45 @@ TEST(Governance, ValidatorChangeTakesEffectAfterTheDelay) {
   EXPECT_EQ(at, next);
 }
 
+TEST(Governance, OneValidatorChangeAtATimeSoConsensusKnowsTheSetAhead) {
+  Params p;
+  p.validator_change_delay_blocks = 3;
+  MarketFixture f(p);
+  const std::vector<PublicKey> first{testing::KeyOf("validator").public_key()};
+  std::vector<PublicKey> next{testing::KeyOf("v1").public_key(), testing::KeyOf("v2").public_key()};
+  std::sort(next.begin(), next.end());
+  ValidatorEpoch e;
+  ASSERT_TRUE(ValidatorEpochAt(f.state(), f.height() + 1, &e).ok());
+  EXPECT_EQ(e.start, 1u);
+  EXPECT_EQ(e.end, f.height() + 3) << "nothing pending: a change in the next block lands after";
+  EXPECT_EQ(e.validators, first);
+
+  EXPECT_EQ(f.Block(81'000'000, {f.Tx("op", Govern{1, SetValidators{next}})}), Results{R::kOk});
+  const std::uint64_t h = f.height();
+  ASSERT_TRUE(ValidatorEpochAt(f.state(), h + 1, &e).ok());
+  EXPECT_EQ(e.start, 1u);
+  EXPECT_EQ(e.end, h + 2) << "the old set ends before the change";
+  EXPECT_EQ(e.validators, first);
+  EXPECT_EQ(f.Block(81'000'001, {f.Tx("op", Govern{2, SetValidators{first}})}),
+            Results{R::kChangePending});
+  EXPECT_EQ(f.Block(81'000'002, {}), Results{});
+  ASSERT_EQ(f.height(), h + 2);
+  ASSERT_TRUE(ValidatorEpochAt(f.state(), h + 3, &e).ok());
+  EXPECT_EQ(e.start, h + 3);
+  EXPECT_EQ(e.end, h + 5);
+  EXPECT_EQ(e.validators, next);
+
+  // In force now, so the next change may be approved; the set in force stays until it lands.
+  EXPECT_EQ(f.Block(81'000'003, {f.Tx("op", Govern{3, SetValidators{first}})}), Results{R::kOk});
+  ASSERT_TRUE(ValidatorEpochAt(f.state(), h + 4, &e).ok());
+  EXPECT_EQ(e.start, h + 3);
+  EXPECT_EQ(e.end, h + 5);
+  EXPECT_EQ(e.validators, next);
+  std::vector<PublicKey> at;
+  ASSERT_TRUE(ValidatorsAt(f.state(), h + 6, &at).ok());
+  EXPECT_EQ(at, first);
+}
+
 TEST(Members, SuspendedMembersCannotActUntilReactivated) {
   MarketFixture f;
   EXPECT_EQ(f.Block(81'000'000, {f.Tx("op", Govern{1, SetMemberStatus{"a", false}})}), Results{R::kOk});

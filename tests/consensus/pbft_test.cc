@@ -228,15 +228,13 @@ class ReplicaTest : public ::testing::Test {
   Config ConfigFor(std::size_t i) const {
     Config c;
     c.key = keys_[i];
-    c.validators = validators_;
-    c.genesis_hash = genesis_.Hash();
     return c;
   }
 
   // A valid block at height 1 built by the primary (validator 0).
   Block Proposal(std::uint64_t time, std::uint64_t nonce) {
     std::vector<Block> d = {genesis_};
-    sim::SimApp app(&d);
+    sim::SimApp app(&d, validators_);
     Block b;
     std::vector<std::pair<Hash256, Status>> rejected;
     EXPECT_TRUE(app.Build(genesis_.Hash(), 1, time, validators_[0], {Tx(nonce)}, &b, &rejected).ok());
@@ -267,7 +265,7 @@ class ReplicaTest : public ::testing::Test {
 };
 
 TEST_F(ReplicaTest, BackupPreparesAValidProposal) {
-  sim::SimApp app(&disk_);
+  sim::SimApp app(&disk_, validators_);
   Replica r(ConfigFor(1), &app, genesis_, HardState{}, kNow);
   ASSERT_TRUE(r.Step(PrePrepareFrom(0, 0, Proposal(kNow, 1))).ok());
   Ready ready = r.GetReady();
@@ -279,7 +277,7 @@ TEST_F(ReplicaTest, BackupPreparesAValidProposal) {
 }
 
 TEST_F(ReplicaTest, RefusesForgedMisattributedAndBadlyTimedProposals) {
-  sim::SimApp app(&disk_);
+  sim::SimApp app(&disk_, validators_);
   Replica r(ConfigFor(1), &app, genesis_, HardState{}, kNow);
   Message forged = PrePrepareFrom(0, 0, Proposal(kNow, 1));
   forged.sig[5] ^= 1;
@@ -299,7 +297,7 @@ TEST_F(ReplicaTest, RefusesForgedMisattributedAndBadlyTimedProposals) {
 }
 
 TEST_F(ReplicaTest, RestartedReplicaNeverVotesForASecondBlock) {
-  sim::SimApp app(&disk_);
+  sim::SimApp app(&disk_, validators_);
   std::string persisted;
   {
     Replica r(ConfigFor(1), &app, genesis_, HardState{}, kNow);
@@ -310,7 +308,7 @@ TEST_F(ReplicaTest, RestartedReplicaNeverVotesForASecondBlock) {
   }  // the replica "crashes" after persisting and sending
   HardState hs;
   ASSERT_TRUE(HardState::Decode(persisted, &hs).ok());
-  sim::SimApp app2(&disk_);
+  sim::SimApp app2(&disk_, validators_);
   Replica again(ConfigFor(1), &app2, genesis_, hs, kNow + 10);
   Status s = again.Step(PrePrepareFrom(0, 0, Proposal(kNow + 5, 2)));  // another block, same slot
   EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << s.ToString();
@@ -321,7 +319,7 @@ TEST_F(ReplicaTest, RestartedReplicaNeverVotesForASecondBlock) {
 }
 
 TEST_F(ReplicaTest, RequestsAreBoundedAndDeduplicated) {
-  sim::SimApp app(&disk_);
+  sim::SimApp app(&disk_, validators_);
   Config c = ConfigFor(1);
   c.max_pending = 2;
   Replica r(c, &app, genesis_, HardState{}, kNow);
@@ -335,18 +333,41 @@ TEST_F(ReplicaTest, RequestsAreBoundedAndDeduplicated) {
 
 TEST(PbftConfig, RefusesUnsafeSettings) {
   Config c;
-  for (std::uint8_t i = 1; i <= 4; ++i) c.validators.push_back(KeyFrom(i).public_key());
-  std::sort(c.validators.begin(), c.validators.end());
   EXPECT_TRUE(Replica::CheckConfig(c).ok());
-  Config three = c;
-  three.validators.pop_back();
-  EXPECT_FALSE(Replica::CheckConfig(three).ok());
-  Config dup = c;
-  dup.validators[1] = dup.validators[0];
-  EXPECT_FALSE(Replica::CheckConfig(dup).ok());
   Config window = c;
   window.watermark_window = window.checkpoint_interval;
   EXPECT_FALSE(Replica::CheckConfig(window).ok());
+  Config flight = c;
+  flight.max_in_flight = 0;
+  EXPECT_FALSE(Replica::CheckConfig(flight).ok());
+
+  Epoch e;
+  for (std::uint8_t i = 1; i <= 4; ++i) e.validators.push_back(KeyFrom(i).public_key());
+  std::sort(e.validators.begin(), e.validators.end());
+  e.end = 10;
+  EXPECT_TRUE(Replica::CheckEpoch(e).ok());
+  Epoch dup = e;
+  dup.validators[1] = dup.validators[0];
+  EXPECT_FALSE(Replica::CheckEpoch(dup).ok());
+  Epoch none = e;
+  none.validators.clear();
+  EXPECT_FALSE(Replica::CheckEpoch(none).ok());
+  Epoch zero = e;
+  zero.start = 0;
+  EXPECT_FALSE(Replica::CheckEpoch(zero).ok());
+}
+
+TEST(PbftConfig, QuorumsIntersectInACorrectValidator) {
+  EXPECT_EQ(Quorum(1), 1u);
+  EXPECT_EQ(Quorum(3), 2u);
+  EXPECT_EQ(Quorum(4), 3u);
+  EXPECT_EQ(Quorum(5), 4u);
+  EXPECT_EQ(Quorum(7), 5u);
+  for (std::size_t n = 1; n <= 256; ++n) {
+    const std::size_t f = (n - 1) / 3, q = Quorum(n);
+    EXPECT_GE(2 * q, n + f + 1) << "n=" << n;  // two quorums share f+1
+    EXPECT_LE(q, n - f) << "n=" << n;          // the correct ones alone form a quorum
+  }
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/sim/sim.h"
+#include "tests/sim/sim_app.h"
 
 namespace nanum::sim {
 namespace {
@@ -136,6 +137,46 @@ TEST(PbftScenario, FollowerTakesCertifiedBlocks) {
   EXPECT_FALSE(sim.status(f).primary);
   EXPECT_EQ(sim.Height(f), sim.Height(0));
   EXPECT_GT(sim.FetchesSent(f), 0u);
+}
+
+TEST(PbftScenario, ValidatorSetChangeTakesEffectAtOneHeight) {
+  Simulation sim(Quiet(4));  // validators 0-3, follower 4
+  sim.RunUntil(500);
+  const std::uint64_t before = sim.Height(0);
+  sim.ChangeValidators({0, 1, 2, 4});  // 3 leaves, the follower joins
+  sim.RunUntil(3000);
+  ASSERT_TRUE(sim.failure().ok()) << sim.failure().ToString();
+  const std::uint64_t start = sim.status(0).epoch;
+  EXPECT_GT(start, before + kChangeDelay) << "in force kChangeDelay blocks after the approval";
+  for (std::size_t i = 0; i < 5; ++i) {
+    const pbft::ReplicaStatus st = sim.status(i);
+    EXPECT_EQ(st.epoch, start) << "node " << i;
+    EXPECT_EQ(st.validator, i != 3) << "node " << i;
+    EXPECT_EQ(st.validators, 4u);
+  }
+  // Node 4's votes are now needed: without the old primary (node 0) the quorum of 3 is
+  // nodes 1, 2 and 4, and node 3's would not count.
+  sim.Crash(0);
+  const std::uint64_t mid = sim.Height(1);
+  sim.RunUntil(8000);
+  ASSERT_TRUE(sim.failure().ok()) << sim.failure().ToString();
+  EXPECT_GT(sim.Height(1), mid + 5) << "commits go on with nodes 1, 2 and 4";
+  EXPECT_GE(sim.status(4).view, 1u);
+  EXPECT_GT(sim.Height(3), mid + 5) << "the validator that left follows";
+  sim.Restart(0);
+  sim.SetLoad(false);
+  ASSERT_TRUE(sim.RunUntilConverged(10000)) << sim.failure().ToString();
+  EXPECT_EQ(sim.RequestsUnresolved(), 0u);
+}
+
+TEST(PbftScenario, SingleValidator) {
+  // A community's first node before it has peers: n = 1, f = 0, every block decided alone.
+  Simulation sim(Quiet(1));
+  sim.RunUntil(2000);
+  sim.SetLoad(false);
+  ASSERT_TRUE(sim.RunUntilConverged(5000)) << sim.failure().ToString();
+  EXPECT_GT(sim.Height(0), 10u);
+  EXPECT_EQ(sim.Height(1), sim.Height(0)) << "the follower keeps up";
 }
 
 TEST(PbftScenario, SameSeedSameRun) {

@@ -91,6 +91,7 @@ Options Options::FromSeed(std::uint64_t seed, std::size_t n) {
     default: o.byzantine = Byzantine::kConflictingVotes; break;
   }
   o.fault_ms = r.Between(1500, 4000);
+  o.change_validators_at_ms = r.Chance(300) ? r.Between(100, o.fault_ms) : 0;
   return o;
 }
 
@@ -110,6 +111,7 @@ std::string Options::Describe() const {
     << "ms, partitions " << partitions << ", crashes " << crashes << ", drift<="
     << max_drift_ms << "ms, byzantine: " << ByzantineName(byzantine) << ", faults for "
     << fault_ms << "ms";
+  if (change_validators_at_ms != 0) s << ", validator change at " << change_validators_at_ms << "ms";
   return s.str();
 }
 
@@ -209,8 +211,6 @@ struct Simulation::Impl {
   pbft::Config ConfigFor(const Node& nd) {
     pbft::Config c = opt.consensus;
     c.key = nd.key;
-    c.validators = validators;
-    c.genesis_hash = genesis.Hash();
     c.verify = [this](const PublicKey& k, const Hash256& d, const Signature& s) {
       return verify_cache(k, d, s);
     };
@@ -228,7 +228,7 @@ struct Simulation::Impl {
       Status s = pbft::HardState::Decode(nd.hard_state, &hs);
       if (!s.ok()) Fail("node " + std::to_string(i) + " cannot read its hard state: " + s.ToString());
     }
-    nd.app = std::make_unique<SimApp>(&nd.disk);
+    nd.app = std::make_unique<SimApp>(&nd.disk, validators);
     nd.replica = std::make_unique<pbft::Replica>(ConfigFor(nd), nd.app.get(), nd.disk.back(), hs,
                                                  LocalNow(nd));
     nd.up = true;
@@ -288,8 +288,9 @@ struct Simulation::Impl {
       Fail("SAFETY: committed block without a certificate");
       return;
     }
+    const std::vector<PublicKey>& set = nodes[i].app->ValidatorsAt(h);
     Status cert = VerifyCertificate(
-        *b.certificate, b.header, validators, 2 * f + 1,
+        *b.certificate, b.header, set, pbft::Quorum(set.size()),
         [this](const PublicKey& k, const Hash256& d, const Signature& s) {
           return verify_cache(k, d, s);
         });
@@ -306,8 +307,10 @@ struct Simulation::Impl {
     Node& nd = nodes[from];
     if (nd.byz == Byzantine::kSilent && now - kStartMs >= nd.silent_from) return;
     const pbft::Message& m = o.msg;
+    // Messages of this Ready were made in the epoch the replica is in until Advance.
+    const std::vector<PublicKey>& set = nd.replica->epoch().validators;
     if (auto* pp = std::get_if<pbft::PrePrepare>(&m.body)) {
-      if (validators[pp->view % opt.n] == m.from) primary_proposals.insert(pp->block.Hash());
+      if (set[pp->view % set.size()] == m.from) primary_proposals.insert(pp->block.Hash());
     }
     if (auto* nv = std::get_if<pbft::NewView>(&m.body)) {
       BlockHeader base;
@@ -322,7 +325,8 @@ struct Simulation::Impl {
       auto it = index_of.find(*o.to);
       if (it != index_of.end()) to.push_back(it->second);
     } else {
-      for (std::size_t j = 0; j < opt.n; ++j) {
+      for (const PublicKey& k : set) {
+        const std::size_t j = index_of.at(k);
         if (j != from) to.push_back(j);
       }
     }
@@ -457,6 +461,10 @@ struct Simulation::Impl {
       Drain(i);
     }
     if (Faulty()) InjectFaults();
+    if (opt.change_validators_at_ms != 0 && !change_done &&
+        now - kStartMs >= opt.change_validators_at_ms) {
+      SeededValidatorChange();
+    }
     Push(now + kTickMs, Kind::kTick, 0, {});
   }
 
@@ -503,7 +511,7 @@ struct Simulation::Impl {
     Status s = nd.replica->Submit(tx);
     if (s.ok()) {
       ++self->counters_.requests_accepted;
-      if (nd.validator) {
+      if (nd.replica->is_validator()) {
         requests.emplace(tx.id(), false);
         nd.accepted.insert(tx.id());
         submitted.push_back(tx);
@@ -513,6 +521,47 @@ struct Simulation::Impl {
     }
     Drain(i);
   }
+
+  void ChangeValidators(const std::vector<std::size_t>& members) {
+    SetValidators sv;
+    for (std::size_t i : members) sv.validators.push_back(nodes[i].key.public_key());
+    std::sort(sv.validators.begin(), sv.validators.end());
+    TxBody body;
+    body.chain_id = "sim";
+    body.signer = validators[0];
+    if (next_nonce % 97 == 0) ++next_nonce;  // not one the application refuses
+    body.nonce = next_nonce++;
+    body.payload = Payload{Govern{body.nonce, std::move(sv)}};
+    const Transaction tx = Transaction::Unsigned(body);
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      if (!nodes[i].up || !Correct(i) || !nodes[i].replica->is_validator()) continue;
+      if (nodes[i].replica->Submit(tx).ok()) {
+        requests.emplace(tx.id(), false);
+        nodes[i].accepted.insert(tx.id());
+      }
+      Drain(i);
+    }
+  }
+
+  // The seed's validator change: one validator out, the first follower not in the set in.
+  void SeededValidatorChange() {
+    Rng r(opt.seed ^ 0xc4a);
+    std::vector<std::size_t> members;
+    std::size_t joining = nodes.size();
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      if (nodes[i].up && nodes[i].replica->is_validator()) {
+        members.push_back(i);
+      } else if (joining == nodes.size() && i >= opt.n) {
+        joining = i;
+      }
+    }
+    if (members.size() < opt.n || joining == nodes.size()) return;  // not now
+    members.erase(members.begin() + static_cast<std::ptrdiff_t>(r.Below(members.size())));
+    members.push_back(joining);
+    ChangeValidators(members);
+    change_done = true;
+  }
+  bool change_done = false;
 
   void RunUntil(std::uint64_t t) {
     while (!queue.empty() && queue.top().time <= t && self->failure_.ok()) {
@@ -603,6 +652,10 @@ void Simulation::Partition(const std::vector<std::size_t>& group) {
 void Simulation::Heal() { impl_->cut.clear(); }
 
 void Simulation::SetByzantine(std::size_t i, Byzantine b) { impl_->nodes[i].byz = b; }
+
+void Simulation::ChangeValidators(const std::vector<std::size_t>& nodes) {
+  impl_->ChangeValidators(nodes);
+}
 
 void Simulation::SetFaults(std::uint64_t loss, std::uint64_t dup, std::uint64_t max_delay) {
   impl_->loss = loss;

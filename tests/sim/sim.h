@@ -11,9 +11,12 @@
 // clock drift, and at most f Byzantine validators: a primary that equivocates (a different
 // block to half the replicas) or goes silent, or a backup that sends conflicting votes.
 //
+// Validator-set changes: a governance request, committed like any other, replaces the set
+// kChangeDelay blocks later (sim_app.h); a seed may do this in its fault phase.
+//
 // Checks: after every block a correct node commits, safety (no two correct nodes commit
 // different blocks at a height; the block was pre-prepared by the primary of a view; its
-// certificate verifies; its roots are what executing it gives). After the fault phase,
+// certificate verifies against the set in force at its height; its roots are what executing it gives). After the fault phase,
 // liveness: every correct node reaches the same height, above the height when faults
 // stopped, and every request a correct replica accepted is committed or was rejected.
 #pragma once
@@ -60,6 +63,8 @@ struct Options {
   std::uint64_t max_drift_ms = 0;
   Byzantine byzantine = Byzantine::kNone;
   std::uint64_t fault_ms = 3000;
+  // When nonzero: at this time a governance request replaces one validator by a follower.
+  std::uint64_t change_validators_at_ms = 0;
   // Client load: a request every request_interval_ms until fault_ms + load_after_ms.
   std::uint64_t request_interval_ms = 20;
   std::uint64_t load_after_ms = 1000;
@@ -97,6 +102,9 @@ class Simulation {
   void SetByzantine(std::size_t i, Byzantine b);
   void SetLoad(bool on) { load_ = on; }
   void SetFaults(std::uint64_t loss, std::uint64_t dup, std::uint64_t max_delay);
+  // Submits a governance request that makes exactly `nodes` the validators (kChangeDelay
+  // blocks after the block that commits it) to every validator that is up.
+  void ChangeValidators(const std::vector<std::size_t>& nodes);
   // True when every correct node is up, at the same height, and no request is unresolved.
   bool Converged() const;
   // Runs until Converged or `bound_ms` more have passed; false on timeout.

@@ -2,6 +2,7 @@
 // what it is given, standing in for the chaincode (tests only).
 #pragma once
 
+#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
@@ -25,12 +26,40 @@ inline Hash256 StateAfter(const Hash256& parent_state, const Hash256& tx_root) {
 // A nonce that marks a request the application refuses outright.
 inline bool Refused(const Transaction& tx) { return tx.body().nonce % 97 == 0; }
 
+// A committed Govern{SetValidators} changes the validator set this many blocks later (more
+// than the simulator's max_in_flight, as the chaincode's delay is more than nanumd's), unless
+// a change is already pending.
+inline constexpr std::uint64_t kChangeDelay = 5;
+
+inline const SetValidators* ValidatorChange(const Transaction& tx) {
+  const auto* g = std::get_if<Govern>(&tx.body().payload);
+  return g == nullptr ? nullptr : std::get_if<SetValidators>(&g->action);
+}
+
 class SimApp : public pbft::Application {
  public:
-  explicit SimApp(std::vector<Block>* disk) : disk_(disk) {
+  SimApp(std::vector<Block>* disk, std::vector<PublicKey> genesis_validators) : disk_(disk) {
+    sets_[1] = std::move(genesis_validators);
     for (const Block& b : *disk_) {
       for (const Transaction& tx : b.txs) committed_txs_.insert(tx.id());
+      Schedule(b);
     }
+  }
+
+  pbft::Epoch CurrentEpoch() override {
+    const std::uint64_t next = disk_->back().header.height + 1;
+    auto it = std::prev(sets_.upper_bound(next));
+    pbft::Epoch e;
+    e.start = it->first;
+    e.validators = it->second;
+    auto later = std::next(it);
+    e.end = later != sets_.end() ? later->first - 1 : next - 1 + kChangeDelay;
+    return e;
+  }
+
+  // The validators in force at `height`, as far as the applied blocks say.
+  const std::vector<PublicKey>& ValidatorsAt(std::uint64_t height) const {
+    return std::prev(sets_.upper_bound(height))->second;
   }
 
   Status Admit(const Transaction& tx) override {
@@ -97,6 +126,7 @@ class SimApp : public pbft::Application {
       }
     }
     disk_->push_back(b);
+    Schedule(b);
     for (auto it = spec_.begin(); it != spec_.end();) {
       it = it->second.header.height <= b.header.height ? spec_.erase(it) : std::next(it);
     }
@@ -108,6 +138,16 @@ class SimApp : public pbft::Application {
     BlockHeader header;
     std::vector<Hash256> txs;
   };
+
+  void Schedule(const Block& b) {
+    const std::uint64_t h = b.header.height;
+    for (const Transaction& tx : b.txs) {
+      const SetValidators* sv = ValidatorChange(tx);
+      if (sv == nullptr || sv->validators.empty()) continue;
+      if (std::prev(sets_.end())->first > h) continue;  // a change is pending
+      sets_[h + kChangeDelay] = sv->validators;
+    }
+  }
 
   static Status Verify(const Block& b, const BlockHeader& parent) {
     if (b.header.tx_root != TxRoot(b.txs)) return Status::InvalidArgument("wrong tx root");
@@ -147,6 +187,7 @@ class SimApp : public pbft::Application {
   std::vector<Block>* disk_;
   std::map<Hash256, Spec> spec_;
   std::set<Hash256> committed_txs_;
+  std::map<std::uint64_t, std::vector<PublicKey>> sets_;  // by the first height in force
 };
 
 }  // namespace nanum::sim
