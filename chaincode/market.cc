@@ -893,6 +893,33 @@ Status InitGenesis(const Genesis& g, StateOverlay* state) {
   return Status::OK();
 }
 
+Status GenesisBlock(const Genesis& g, Block* block, WriteSet* writes) {
+  struct Empty : StateReader {
+    Status Get(std::string_view, std::string*) const override { return Status::NotFound("empty"); }
+    std::unique_ptr<StateIterator> NewIterator(std::string_view, std::string_view) const override {
+      struct None : StateIterator {
+        bool Valid() const override { return false; }
+        void Next() override {}
+        std::string_view key() const override { return {}; }
+        std::string_view value() const override { return {}; }
+        Status status() const override { return Status::OK(); }
+      };
+      return std::make_unique<None>();
+    }
+  } empty;
+  StateOverlay s(&empty);
+  NANUM_RETURN_IF_ERROR(InitGenesis(g, &s));
+  Block b;
+  b.header.height = 0;
+  b.header.timestamp_ms = g.info.genesis_time_ms;
+  b.header.tx_root = TxRoot({});
+  b.header.state_root = NextStateRoot(Hash256{}, 0, s.writes());
+  b.header.results_root = ResultsRoot({});
+  *block = std::move(b);
+  *writes = s.writes();
+  return Status::OK();
+}
+
 Status ExecuteBlock(const StateReader& state, std::uint64_t height, std::uint64_t time_ms,
                     const std::vector<Transaction>& txs, std::vector<TxResult>* results,
                     WriteSet* writes, const TxObserver& observer) {

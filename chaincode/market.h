@@ -244,6 +244,11 @@ using TxObserver = std::function<void(std::size_t index, const Transaction& tx, 
 // repeated ids or keys, parameters out of range, meters for unknown members).
 Status InitGenesis(const Genesis& genesis, StateOverlay* state);
 
+// The block at height 0: time genesis.info.genesis_time_ms, no transactions, the state root
+// of InitGenesis's writes (which are returned in `writes`, to store with it). Its hash names
+// the chain: every node and auditor derives the same one from the same genesis.
+Status GenesisBlock(const Genesis& genesis, Block* block, WriteSet* writes);
+
 // Executes one block on `state` (the state after the previous block) and returns one result
 // per transaction and the block's write set.
 // REQUIRES: every transaction's chain id and signature have been verified by the caller

@@ -38,6 +38,8 @@ const char* CodeName(Status::Code code) {
     case Status::Code::kBadSignature: return "bad signature";
     case Status::Code::kWrongChain: return "wrong chain";
     case Status::Code::kUnsupported: return "unsupported";
+    case Status::Code::kUnavailable: return "unavailable";
+    case Status::Code::kTimedOut: return "timed out";
   }
   return "unknown";
 }

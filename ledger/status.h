@@ -29,6 +29,8 @@ class [[nodiscard]] Status {
     kBadSignature,        // a signature does not verify
     kWrongChain,          // signed for another community's chain
     kUnsupported,         // an unknown version or payload type
+    kUnavailable,         // a service is starting, stopping or overloaded; try again
+    kTimedOut,            // a wait ended before what was waited for happened
   };
 
   Status() = default;  // OK
@@ -48,6 +50,8 @@ class [[nodiscard]] Status {
   static Status BadSignature(std::string_view m) { return Status(Code::kBadSignature, m); }
   static Status WrongChain(std::string_view m) { return Status(Code::kWrongChain, m); }
   static Status Unsupported(std::string_view m) { return Status(Code::kUnsupported, m); }
+  static Status Unavailable(std::string_view m) { return Status(Code::kUnavailable, m); }
+  static Status TimedOut(std::string_view m) { return Status(Code::kTimedOut, m); }
 
   bool ok() const { return rep_ == nullptr; }
   Code code() const { return rep_ ? rep_->code : Code::kOk; }

@@ -1,0 +1,204 @@
+// The chain as consensus sees it; see app.h.
+#include "node/app.h"
+
+#include <algorithm>
+#include <set>
+
+#include "chaincode/queries.h"
+
+namespace nanum::node {
+
+ChainApp::ChainApp(Store* store, std::string chain_id)
+    : store_(store), chain_id_(std::move(chain_id)) {}
+
+Status ChainApp::VerifyTx(const Transaction& tx) {
+  auto it = verified_.find(tx.id());
+  if (it != verified_.end() && it->second == tx.signature()) return Status::OK();
+  NANUM_RETURN_IF_ERROR(tx.Verify(chain_id_));
+  if (verified_.size() >= 1'000'000) verified_.clear();  // bounded; a miss only costs a check
+  verified_[tx.id()] = tx.signature();
+  return Status::OK();
+}
+
+bool ChainApp::Committed(const Hash256& id) const {
+  TxLocation loc;
+  return store_->GetTxLocation(id, &loc).ok();
+}
+
+Status ChainApp::Admit(const Transaction& tx) {
+  NANUM_RETURN_IF_ERROR(VerifyTx(tx));
+  if (Committed(tx.id())) return Status::InvalidArgument("transaction " + ToHex(tx.id()) + " is already committed");
+  const std::uint64_t last = market::LastNonce(*store_, tx.body().signer);
+  if (tx.body().nonce <= last) {
+    return Status::FailedPrecondition("nonce " + std::to_string(tx.body().nonce) +
+                                      " is not above the signer's last committed nonce " +
+                                      std::to_string(last));
+  }
+  return Status::OK();
+}
+
+const BlockHeader* ChainApp::FindParent(const Hash256& hash, BlockHeader* head_buf) const {
+  auto it = spec_.find(hash);
+  if (it != spec_.end()) return &it->second.header;
+  std::optional<StoreHead> head = store_->Head();
+  if (!head || head->hash != hash) return nullptr;
+  Block b;
+  if (!store_->GetBlock(head->height, &b).ok()) return nullptr;
+  *head_buf = b.header;
+  return head_buf;
+}
+
+std::set<Hash256> ChainApp::TxsAbove(const Hash256& hash) const {
+  std::set<Hash256> out;
+  Hash256 h = hash;
+  for (auto it = spec_.find(h); it != spec_.end(); it = spec_.find(h)) {
+    out.insert(it->second.txs.begin(), it->second.txs.end());
+    h = it->second.header.prev_hash;
+  }
+  return out;
+}
+
+Status ChainApp::Execute(const Hash256& parent_hash, const std::vector<Transaction>& txs,
+                         BlockHeader* header, Spec* spec) {
+  BlockHeader head_buf;
+  const BlockHeader* parent = FindParent(parent_hash, &head_buf);
+  if (parent == nullptr) return Status::FailedPrecondition("parent block unknown");
+  if (header->height != parent->height + 1) return Status::InvalidArgument("height does not follow the parent");
+  // The state after the parent: the store, then the writes of the uncommitted ancestors.
+  std::vector<const WriteSet*> chain;
+  for (auto it = spec_.find(parent_hash); it != spec_.end(); it = spec_.find(it->second.header.prev_hash)) {
+    chain.push_back(&it->second.writes);
+  }
+  StateOverlay state(store_);
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) state.Apply(**it);
+  spec->results.clear();
+  spec->writes.Clear();
+  NANUM_RETURN_IF_ERROR(market::ExecuteBlock(state, header->height, header->timestamp_ms, txs,
+                                             &spec->results, &spec->writes));
+  header->tx_root = TxRoot(txs);
+  header->state_root = NextStateRoot(parent->state_root, header->height, spec->writes);
+  header->results_root = ResultsRoot(spec->results);
+  spec->txs.clear();
+  for (const Transaction& tx : txs) spec->txs.push_back(tx.id());
+  return Status::OK();
+}
+
+Status ChainApp::Build(const Hash256& parent_hash, std::uint64_t height, std::uint64_t time_ms,
+                       const PublicKey& proposer, const std::vector<Transaction>& txs, Block* out,
+                       std::vector<std::pair<Hash256, Status>>* rejected) {
+  BlockHeader head_buf;
+  if (FindParent(parent_hash, &head_buf) == nullptr) return Status::FailedPrecondition("parent block unknown");
+  const std::set<Hash256> above = TxsAbove(parent_hash);
+  std::set<Hash256> seen;
+  std::vector<Transaction> chosen;
+  for (const Transaction& tx : txs) {
+    Status s = VerifyTx(tx);
+    if (s.ok() && (Committed(tx.id()) || above.count(tx.id()) != 0 || !seen.insert(tx.id()).second)) {
+      s = Status::InvalidArgument("transaction " + ToHex(tx.id()) + " is already in the chain");
+    }
+    if (!s.ok()) {
+      rejected->emplace_back(tx.id(), s);
+      continue;
+    }
+    chosen.push_back(tx);
+  }
+  // Each signer's transactions in nonce order, in the places its transactions took: a sender
+  // may submit nonces 5, 6, 7 quickly and they may arrive in any order.
+  std::map<PublicKey, std::vector<std::size_t>> places;
+  for (std::size_t i = 0; i < chosen.size(); ++i) places[chosen[i].body().signer].push_back(i);
+  std::vector<Transaction> ordered(chosen.size());
+  for (auto& [signer, idx] : places) {
+    std::vector<const Transaction*> mine;
+    for (std::size_t i : idx) mine.push_back(&chosen[i]);
+    std::stable_sort(mine.begin(), mine.end(), [](const Transaction* a, const Transaction* b) {
+      return a->body().nonce < b->body().nonce;
+    });
+    for (std::size_t k = 0; k < idx.size(); ++k) ordered[idx[k]] = *mine[k];
+  }
+  Block b;
+  b.header.height = height;
+  b.header.prev_hash = parent_hash;
+  b.header.timestamp_ms = time_ms;
+  b.header.proposer = proposer;
+  Spec spec;
+  NANUM_RETURN_IF_ERROR(Execute(parent_hash, ordered, &b.header, &spec));
+  b.txs = std::move(ordered);
+  spec.header = b.header;
+  spec_[b.Hash()] = std::move(spec);
+  *out = std::move(b);
+  return Status::OK();
+}
+
+Status ChainApp::Check(const Block& block) {
+  const Hash256 hash = block.Hash();
+  if (spec_.count(hash) != 0) return Status::OK();
+  NANUM_RETURN_IF_ERROR(CheckBlockContent(block));
+  BlockHeader head_buf;
+  if (FindParent(block.header.prev_hash, &head_buf) == nullptr) {
+    return Status::FailedPrecondition("parent block unknown");
+  }
+  const std::set<Hash256> above = TxsAbove(block.header.prev_hash);
+  std::set<Hash256> seen;
+  for (const Transaction& tx : block.txs) {
+    NANUM_RETURN_IF_ERROR(VerifyTx(tx));
+    if (Committed(tx.id()) || above.count(tx.id()) != 0 || !seen.insert(tx.id()).second) {
+      return Status::InvalidArgument("block repeats transaction " + ToHex(tx.id()));
+    }
+  }
+  BlockHeader h = block.header;
+  Spec spec;
+  NANUM_RETURN_IF_ERROR(Execute(block.header.prev_hash, block.txs, &h, &spec));
+  if (h.tx_root != block.header.tx_root || h.state_root != block.header.state_root ||
+      h.results_root != block.header.results_root) {
+    return Status::InvalidArgument("block " + std::to_string(block.header.height) +
+                                   ": executing it gives other roots than its header's");
+  }
+  spec.header = block.header;
+  spec_[hash] = std::move(spec);
+  return Status::OK();
+}
+
+std::optional<Block> ChainApp::CommittedBlock(std::uint64_t height) {
+  Block b;
+  if (!store_->GetBlock(height, &b).ok()) return std::nullopt;
+  return b;
+}
+
+pbft::Epoch ChainApp::CurrentEpoch() {
+  const std::uint64_t next = store_->Head()->height + 1;
+  market::ValidatorEpoch v;
+  pbft::Epoch e;
+  if (!market::ValidatorEpochAt(*store_, next, &v).ok()) return e;  // CheckEpoch refuses it
+  e.start = v.start;
+  e.end = v.end;
+  e.validators = std::move(v.validators);
+  return e;
+}
+
+Status ChainApp::Apply(const Block& block, std::vector<TxResult>* results) {
+  const Hash256 hash = block.Hash();
+  auto it = spec_.find(hash);
+  Spec fresh;
+  Spec* spec = nullptr;
+  if (it != spec_.end()) {
+    spec = &it->second;
+  } else {
+    // Fetched from a peer (state transfer): check and execute it now.
+    for (const Transaction& tx : block.txs) {
+      NANUM_RETURN_IF_ERROR(VerifyTx(tx).Prefixed("block " + std::to_string(block.header.height)));
+    }
+    BlockHeader h = block.header;
+    NANUM_RETURN_IF_ERROR(Execute(block.header.prev_hash, block.txs, &h, &fresh)
+                              .Prefixed("block " + std::to_string(block.header.height)));
+    spec = &fresh;
+  }
+  NANUM_RETURN_IF_ERROR(store_->Append(block, spec->results, spec->writes)
+                            .Prefixed("storing block " + std::to_string(block.header.height)));
+  *results = spec->results;
+  for (auto s = spec_.begin(); s != spec_.end();) {
+    s = s->second.header.height <= block.header.height ? spec_.erase(s) : std::next(s);
+  }
+  return Status::OK();
+}
+
+}  // namespace nanum::node

@@ -1,0 +1,69 @@
+// The chain as consensus sees it: pbft::Application over the ledger's Store and the market
+// chaincode. It checks requests (chain, signature, replay, nonce), builds and checks blocks by
+// executing them on top of their parent (the last stored block, or a block built or checked
+// but not yet committed), and stores committed blocks, reusing the execution that checked
+// them when it matches.
+//
+// Signatures are checked once per (transaction id, signature): a request admitted here is not
+// verified again when its block is checked or applied.
+//
+// Thread safety: none; nanumd's consensus thread owns it. The store may be read by other
+// threads meanwhile (Store's own rule).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chaincode/market.h"
+#include "consensus/pbft.h"
+#include "ledger/store.h"
+
+namespace nanum::node {
+
+class ChainApp : public pbft::Application {
+ public:
+  // REQUIRES: `store` holds at least the genesis block and outlives the app.
+  ChainApp(Store* store, std::string chain_id);
+
+  // kWrongChain, kBadSignature (Transaction::Verify); kInvalidArgument
+  // "already committed"; kFailedPrecondition when the nonce is not above the signer's last.
+  Status Admit(const Transaction& tx) override;
+  Status Build(const Hash256& parent_hash, std::uint64_t height, std::uint64_t time_ms,
+               const PublicKey& proposer, const std::vector<Transaction>& txs, Block* out,
+               std::vector<std::pair<Hash256, Status>>* rejected) override;
+  Status Check(const Block& block) override;
+  std::optional<Block> CommittedBlock(std::uint64_t height) override;
+  pbft::Epoch CurrentEpoch() override;
+
+  // Stores a committed block (with its certificate) and returns its results. Errors are
+  // fatal for the node: the block does not extend the store, or executing it does not give
+  // its header's roots (then the message names the height).
+  Status Apply(const Block& block, std::vector<TxResult>* results);
+
+  // Checks a transaction's envelope for this chain (signature once, then cached).
+  Status VerifyTx(const Transaction& tx);
+
+ private:
+  struct Spec {
+    BlockHeader header;
+    std::vector<TxResult> results;
+    WriteSet writes;
+    std::vector<Hash256> txs;
+  };
+  // Executes `txs` on the state after `parent_hash` and fills the header's roots.
+  Status Execute(const Hash256& parent_hash, const std::vector<Transaction>& txs,
+                 BlockHeader* header, Spec* spec);
+  const BlockHeader* FindParent(const Hash256& hash, BlockHeader* head_buf) const;
+  std::set<Hash256> TxsAbove(const Hash256& hash) const;
+  bool Committed(const Hash256& id) const;
+
+  Store* store_;
+  std::string chain_id_;
+  std::map<Hash256, Spec> spec_;  // blocks built or checked, above the stored head
+  std::map<Hash256, Signature> verified_;
+};
+
+}  // namespace nanum::node

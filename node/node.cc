@@ -1,0 +1,298 @@
+// The node's consensus thread; see node.h.
+#include "node/node.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "node/log.h"
+
+namespace nanum::node {
+namespace {
+
+constexpr std::uint64_t kTickMs = 10;
+
+std::uint64_t WallMs() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+// Writes `bytes` to `path` so that after a crash the file holds either the old or the new
+// bytes: a temporary file, synced, renamed over, and the directory synced.
+Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IOError("cannot create " + tmp);
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n <= 0) {
+      ::close(fd);
+      return Status::IOError("cannot write " + tmp);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    ::close(fd);
+    return Status::IOError("cannot sync " + tmp);
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::IOError("cannot rename " + tmp);
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return Status::OK();
+}
+
+std::string HardStatePath(const std::string& dir) { return dir + "/consensus-state"; }
+
+}  // namespace
+
+Node::Node(NodeOptions options) : options_(std::move(options)) {}
+
+Node::~Node() { Stop(); }
+
+Status Node::Open(NodeOptions options, std::unique_ptr<Node>* out) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) return Status::IOError("data directory " + options.data_dir + ": " + ec.message());
+  std::unique_ptr<Node> n(new Node(std::move(options)));
+  NodeOptions& o = n->options_;
+
+  Block genesis;
+  WriteSet genesis_writes;
+  NANUM_RETURN_IF_ERROR(market::GenesisBlock(o.genesis, &genesis, &genesis_writes).Prefixed("genesis"));
+  n->genesis_hash_ = genesis.Hash();
+
+  NANUM_RETURN_IF_ERROR(Store::OpenLevelDb(o.data_dir + "/ledger", &n->store_));
+  if (!n->store_->Head()) {
+    NANUM_RETURN_IF_ERROR(n->store_->Append(genesis, {}, genesis_writes).Prefixed("writing the genesis block"));
+    Log(Level::kInfo, "initialised ledger", {{"chain", o.genesis.info.chain_id}, {"genesis", ToHex(n->genesis_hash_)}});
+  } else {
+    Block stored;
+    NANUM_RETURN_IF_ERROR(n->store_->GetBlock(0, &stored).Prefixed("reading block 0"));
+    if (stored.Hash() != n->genesis_hash_) {
+      return Status::FailedPrecondition("the ledger in " + o.data_dir + " belongs to another genesis (block 0 is " +
+                                        ToHex(stored.Hash()) + ", this genesis gives " + ToHex(n->genesis_hash_) + ")");
+    }
+  }
+
+  n->app_ = std::make_unique<ChainApp>(n->store_.get(), o.genesis.info.chain_id);
+  NANUM_RETURN_IF_ERROR(pbft::Replica::CheckEpoch(n->app_->CurrentEpoch()).Prefixed("validator set in the ledger"));
+  o.consensus.key = o.key;
+  NANUM_RETURN_IF_ERROR(pbft::Replica::CheckConfig(o.consensus).Prefixed("consensus settings"));
+
+  pbft::HardState hs;
+  std::ifstream f(HardStatePath(o.data_dir), std::ios::binary);
+  if (f) {
+    std::ostringstream s;
+    s << f.rdbuf();
+    NANUM_RETURN_IF_ERROR(pbft::HardState::Decode(s.str(), &hs).Prefixed(HardStatePath(o.data_dir)));
+  }
+  Block head;
+  NANUM_RETURN_IF_ERROR(n->store_->GetBlock(n->store_->Head()->height, &head));
+  n->replica_ = std::make_unique<pbft::Replica>(o.consensus, n->app_.get(), head, hs, WallMs());
+  n->replica_status_ = n->replica_->status();
+  n->validators_ = n->replica_->epoch().validators;
+  *out = std::move(n);
+  return Status::OK();
+}
+
+void Node::Start(Transport* transport) {
+  transport_ = transport;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Node::Stop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Node::Submit(Transaction tx, bool wait, std::uint64_t timeout_ms, SubmitDone done) {
+  Item it;
+  it.tx = std::move(tx);
+  it.wait = wait;
+  it.timeout_ms = timeout_ms;
+  it.done = std::move(done);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stop_) {
+      it.done(Status::Unavailable("the node is stopping"), it.tx->id(), std::nullopt);
+      return;
+    }
+    queue_.push_back(std::move(it));
+  }
+  cv_.notify_one();
+}
+
+void Node::Deliver(std::string bytes) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (queue_.size() >= 100'000) return;  // overloaded: peers resend what matters
+    Item it;
+    it.message = std::move(bytes);
+    queue_.push_back(std::move(it));
+  }
+  cv_.notify_one();
+}
+
+NodeStatusInfo Node::status() const {
+  NodeStatusInfo s;
+  s.community = options_.genesis.info.name;
+  s.chain_id = options_.genesis.info.chain_id;
+  s.genesis_hash = genesis_hash_;
+  s.head = *store_->Head();
+  Block b;
+  if (store_->GetBlock(s.head.height, &b).ok()) s.block_time_ms = b.header.timestamp_ms;
+  std::lock_guard<std::mutex> l(mu_);
+  s.replica = replica_status_;
+  s.peers = transport_ ? transport_->Connected() : 0;
+  return s;
+}
+
+NodeCounters Node::counters() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return counters_;
+}
+
+std::vector<PublicKey> Node::validators() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return validators_;
+}
+
+Status Node::PersistHardState(const std::string& bytes) {
+  return WriteFileAtomically(HardStatePath(options_.data_dir), bytes);
+}
+
+void Node::Loop() {
+  std::uint64_t next_tick = WallMs();
+  for (;;) {
+    std::deque<Item> items;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait_for(l, std::chrono::milliseconds(kTickMs), [&] { return stop_ || !queue_.empty(); });
+      if (stop_) break;
+      items.swap(queue_);
+    }
+    const std::uint64_t now = WallMs();
+    for (Item& it : items) {
+      if (it.tx) {
+        const Hash256 id = it.tx->id();
+        Status s = replica_->Submit(*it.tx);
+        {
+          std::lock_guard<std::mutex> l(mu_);
+          (s.ok() ? counters_.submits_accepted : counters_.submits_refused)++;
+        }
+        if (!s.ok()) {
+          it.done(s, id, std::nullopt);
+        } else {
+          accepted_at_.emplace(id, now);
+          if (it.wait) {
+            const std::uint64_t timeout = it.timeout_ms == 0 ? 10'000 : it.timeout_ms;
+            waiters_.emplace(id, Waiter{std::move(it.done), now + timeout, now, true});
+          } else {
+            it.done(Status::OK(), id, std::nullopt);
+          }
+        }
+      } else {
+        pbft::Message m;
+        if (pbft::Message::Decode(it.message, &m).ok()) {
+          Status ignored = replica_->Step(m);  // refusals are normal (late, duplicate, …)
+          (void)ignored;
+        }
+      }
+      HandleReady();
+    }
+    if (now >= next_tick) {
+      replica_->Tick(now);
+      next_tick = now + kTickMs;
+      HandleReady();
+      for (auto w = waiters_.begin(); w != waiters_.end();) {
+        if (w->second.deadline_ms <= now) {
+          w->second.done(Status::TimedOut("not committed within the timeout; it may still commit"),
+                         w->first, std::nullopt);
+          w = waiters_.erase(w);
+        } else {
+          ++w;
+        }
+      }
+    }
+  }
+  for (auto& [id, w] : waiters_) w.done(Status::Unavailable("the node is stopping"), id, std::nullopt);
+  waiters_.clear();
+}
+
+void Node::HandleReady() {
+  while (replica_->HasReady()) {
+    pbft::Ready r = replica_->GetReady();
+    if (r.hard_state) {
+      Status s = PersistHardState(*r.hard_state);
+      if (!s.ok()) {
+        // Sending votes that are not on disk could make this node equivocate after a crash.
+        Log(Level::kFatal, "cannot persist consensus state; stopping", {{"error", s.ToString()}});
+        std::abort();
+      }
+    }
+    const std::uint64_t now = WallMs();
+    for (const Block& b : r.committed) {
+      std::vector<TxResult> results;
+      Status s = app_->Apply(b, &results);
+      if (!s.ok()) {
+        Log(Level::kFatal, "cannot store a committed block; stopping",
+            {{"height", std::to_string(b.header.height)}, {"error", s.ToString()}});
+        std::abort();
+      }
+      std::lock_guard<std::mutex> l(mu_);
+      counters_.blocks_committed++;
+      counters_.txs_committed += b.txs.size();
+      for (std::size_t i = 0; i < b.txs.size(); ++i) {
+        const Hash256& id = b.txs[i].id();
+        auto acc = accepted_at_.find(id);
+        if (acc != accepted_at_.end()) {
+          const std::uint64_t ms = now - acc->second;
+          std::size_t k = 0;
+          while (k < std::size(NodeCounters::kBuckets) && ms > NodeCounters::kBuckets[k]) ++k;
+          counters_.latency_count[k]++;
+          counters_.latency_sum_ms += ms;
+          accepted_at_.erase(acc);
+        }
+        auto [lo, hi] = waiters_.equal_range(id);
+        for (auto w = lo; w != hi; ++w) {
+          w->second.done(Status::OK(), id,
+                         TxOutcome{b.header.height, static_cast<std::uint32_t>(i), results[i].code});
+        }
+        waiters_.erase(lo, hi);
+      }
+    }
+    for (auto& [id, why] : r.rejected) {
+      accepted_at_.erase(id);
+      auto [lo, hi] = waiters_.equal_range(id);
+      for (auto w = lo; w != hi; ++w) w->second.done(why, id, std::nullopt);
+      waiters_.erase(lo, hi);
+    }
+    if (transport_ != nullptr) {
+      const std::vector<PublicKey>& set = replica_->epoch().validators;
+      for (const pbft::Outgoing& o : r.messages) transport_->Send(o.to, set, o.msg.Encode());
+    }
+    replica_->Advance();
+    std::lock_guard<std::mutex> l(mu_);
+    replica_status_ = replica_->status();
+    validators_ = replica_->epoch().validators;
+  }
+}
+
+}  // namespace nanum::node

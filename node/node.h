@@ -1,0 +1,145 @@
+// A running node: the ledger store, the chain (ChainApp) and a PBFT replica, driven by one
+// thread that owns them. Everything else (the gRPC and HTTP servers, the peer transport)
+// talks to it through the thread-safe calls below, which queue work for that thread.
+//
+// The loop: take queued requests and peer messages, tick the replica with the wall clock
+// every 10 ms, then handle each Ready in order: write the hard state (atomically, synced)
+// before anything is sent, store the committed blocks, hand messages to the transport,
+// answer clients, Advance.
+//
+// Opening a data directory: an empty one is initialised from the genesis; one that holds a
+// ledger must hold this genesis (its block 0 hash), and Store::Open has already checked that
+// its stored head and blocks agree. A node never runs on a state it cannot vouch for.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "chaincode/market.h"
+#include "consensus/pbft.h"
+#include "ledger/store.h"
+#include "node/app.h"
+
+namespace nanum::node {
+
+// Where the replica's messages go. `to` empty: every validator of `validators` but this node.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual void Send(const std::optional<PublicKey>& to, const std::vector<PublicKey>& validators,
+                    const std::string& bytes) = 0;
+  virtual std::size_t Connected() const = 0;
+};
+
+struct NodeOptions {
+  std::string data_dir;
+  PrivateKey key;
+  market::Genesis genesis;
+  pbft::Config consensus;  // key is filled in from `key`
+};
+
+// What a client learns about its transaction.
+struct TxOutcome {
+  std::uint64_t height = 0;
+  std::uint32_t index = 0;
+  std::uint32_t code = 0;
+};
+
+struct NodeStatusInfo {
+  std::string community, chain_id;
+  Hash256 genesis_hash{};
+  StoreHead head;
+  std::uint64_t block_time_ms = 0;
+  pbft::ReplicaStatus replica;
+  std::size_t peers = 0;
+};
+
+// Counters for metrics, read from any thread.
+struct NodeCounters {
+  std::uint64_t txs_committed = 0;
+  std::uint64_t blocks_committed = 0;
+  std::uint64_t submits_accepted = 0;
+  std::uint64_t submits_refused = 0;
+  // Commit latency (accepted here -> committed here) histogram, buckets in ms.
+  static constexpr std::uint64_t kBuckets[] = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
+  std::uint64_t latency_count[std::size(kBuckets) + 1] = {};
+  std::uint64_t latency_sum_ms = 0;
+};
+
+class Node {
+ public:
+  // Opens or initialises the data directory. Errors name what is wrong (the genesis does
+  // not match, the store is inconsistent at height h, the hard state is damaged, …).
+  static Status Open(NodeOptions options, std::unique_ptr<Node>* out);
+  ~Node();  // stops the loop if running
+
+  // Starts and stops the consensus thread. Stop waits for it; pending waiters get
+  // kUnavailable.
+  void Start(Transport* transport);
+  void Stop();
+
+  // Thread-safe. `done` runs on the consensus thread once the transaction is accepted or
+  // refused (wait == false), or committed, rejected or timed out (wait == true).
+  using SubmitDone = std::function<void(const Status&, const Hash256& id, const std::optional<TxOutcome>&)>;
+  void Submit(Transaction tx, bool wait, std::uint64_t timeout_ms, SubmitDone done);
+  // A message from a peer (already authenticated by the transport).
+  void Deliver(std::string bytes);
+
+  NodeStatusInfo status() const;
+  NodeCounters counters() const;
+  const Store& store() const { return *store_; }
+  const PublicKey& id() const { return options_.key.public_key(); }
+  const std::string& chain_id() const { return options_.genesis.info.chain_id; }
+  // The validators this node's replica is using now.
+  std::vector<PublicKey> validators() const;
+
+ private:
+  explicit Node(NodeOptions options);
+  void Loop();
+  void HandleReady();
+  Status PersistHardState(const std::string& bytes);
+
+  struct Waiter {
+    SubmitDone done;
+    std::uint64_t deadline_ms = 0;
+    std::uint64_t accepted_ms = 0;
+    bool wait = false;
+  };
+  struct Item {
+    std::optional<Transaction> tx;
+    bool wait = false;
+    std::uint64_t timeout_ms = 0;
+    SubmitDone done;
+    std::string message;
+  };
+
+  NodeOptions options_;
+  Hash256 genesis_hash_{};
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<ChainApp> app_;
+  std::unique_ptr<pbft::Replica> replica_;
+  Transport* transport_ = nullptr;
+
+  mutable std::mutex mu_;  // guards the queue, stop_, and the snapshots below
+  std::condition_variable cv_;
+  std::deque<Item> queue_;
+  bool stop_ = false;
+  pbft::ReplicaStatus replica_status_;
+  std::vector<PublicKey> validators_;
+  NodeCounters counters_;
+
+  std::multimap<Hash256, Waiter> waiters_;  // consensus thread only
+  std::map<Hash256, std::uint64_t> accepted_at_;  // for the latency histogram
+  std::thread thread_;
+};
+
+}  // namespace nanum::node
