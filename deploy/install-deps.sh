@@ -12,6 +12,8 @@ packages=(
   # libraries (DESIGN.md)
   libleveldb-dev libsnappy-dev libsecp256k1-dev libssl-dev libboost-dev
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
+  # nanumd and nanumctl: configuration (TOML), JSON (genesis, --json), command lines
+  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # tools used by the tests and scripts

@@ -1,0 +1,24 @@
+// The Nanum gRPC service (proto/nanum/v1/node.proto) over a Node: submissions go to the
+// node's consensus thread, queries read the store directly (a consistent block at a time).
+//
+// Thread safety: gRPC calls the handlers from its own threads; everything they touch is the
+// Node's thread-safe surface or the Store's concurrent reads.
+#pragma once
+
+#include <memory>
+
+#include "nanum/v1/node.grpc.pb.h"
+#include "node/node.h"
+
+namespace nanum::node {
+
+// Largest request the API accepts (an envelope is at most limits::kMaxEnvelopeBytes).
+inline constexpr int kMaxApiRequestBytes = 256 * 1024;
+
+std::unique_ptr<nanum::v1::Nanum::Service> NewApiService(Node* node);
+
+// The gRPC status for a nanum Status (INVALID_ARGUMENT for malformed or badly signed input,
+// NOT_FOUND, FAILED_PRECONDITION, RESOURCE_EXHAUSTED for full pools, UNAVAILABLE, …).
+grpc::Status ToGrpc(const Status& s);
+
+}  // namespace nanum::node

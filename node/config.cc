@@ -1,0 +1,100 @@
+// nanumd's configuration file; see config.h.
+#include "node/config.h"
+
+#include <filesystem>
+#include <set>
+
+#include <toml++/toml.h>
+
+namespace nanum::node {
+namespace {
+
+std::string Where(const toml::node& n) {
+  return "line " + std::to_string(n.source().begin.line);
+}
+
+Status CheckKeys(const toml::table& t, const std::string& table, const std::set<std::string>& allowed) {
+  for (const auto& [k, v] : t) {
+    if (allowed.count(std::string(k.str())) == 0) {
+      return Status::InvalidArgument("unknown key " + (table.empty() ? "" : table + ".") + std::string(k.str()) +
+                                     " (" + Where(v) + ")");
+    }
+  }
+  return Status::OK();
+}
+
+Status GetString(const toml::table& t, const char* key, const std::filesystem::path* base, std::string* out) {
+  const toml::node* n = t.get(key);
+  if (n == nullptr) return Status::OK();
+  auto v = n->value<std::string>();
+  if (!v) return Status::InvalidArgument(std::string(key) + " must be a string (" + Where(*n) + ")");
+  *out = *v;
+  if (base != nullptr && !out->empty() && std::filesystem::path(*out).is_relative()) {
+    *out = (*base / *out).lexically_normal().string();
+  }
+  return Status::OK();
+}
+
+Status GetU64(const toml::table& t, const char* key, std::uint64_t* out) {
+  const toml::node* n = t.get(key);
+  if (n == nullptr) return Status::OK();
+  auto v = n->value<std::int64_t>();
+  if (!v || *v < 0) return Status::InvalidArgument(std::string(key) + " must be a whole number >= 0 (" + Where(*n) + ")");
+  *out = static_cast<std::uint64_t>(*v);
+  return Status::OK();
+}
+
+}  // namespace
+
+Status LoadConfig(const std::string& path, Config* out) {
+  if (!std::filesystem::exists(path)) return Status::NotFound("configuration file " + path + " does not exist");
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    return Status::InvalidArgument(path + ": " + std::string(e.description()) + " (line " +
+                                   std::to_string(e.source().begin.line) + ")");
+  }
+  const std::filesystem::path base = std::filesystem::absolute(path).parent_path();
+  Config c;
+  auto fail = [&](const Status& s) { return s.Prefixed(path); };
+  if (Status s = CheckKeys(root, "", {"node", "api", "log", "consensus"}); !s.ok()) return fail(s);
+  if (const toml::table* t = root["node"].as_table()) {
+    if (Status s = CheckKeys(*t, "node", {"data_dir", "key_file", "genesis_file"}); !s.ok()) return fail(s);
+    for (auto [k, p] : {std::pair{"data_dir", &c.data_dir}, {"key_file", &c.key_file}, {"genesis_file", &c.genesis_file}}) {
+      if (Status s = GetString(*t, k, &base, p); !s.ok()) return fail(s.Prefixed("node"));
+    }
+  }
+  if (const toml::table* t = root["api"].as_table()) {
+    if (Status s = CheckKeys(*t, "api", {"listen"}); !s.ok()) return fail(s);
+    if (Status s = GetString(*t, "listen", nullptr, &c.api_listen); !s.ok()) return fail(s.Prefixed("api"));
+  }
+  if (const toml::table* t = root["log"].as_table()) {
+    if (Status s = CheckKeys(*t, "log", {"level"}); !s.ok()) return fail(s);
+    std::string level = "info";
+    if (Status s = GetString(*t, "level", nullptr, &level); !s.ok()) return fail(s.Prefixed("log"));
+    if (!ParseLevel(level, &c.log_level)) return fail(Status::InvalidArgument("log.level must be debug, info, warn or error"));
+  }
+  if (const toml::table* t = root["consensus"].as_table()) {
+    pbft::Config& k = c.consensus;
+    std::uint64_t max_pending = k.max_pending;
+    const std::pair<const char*, std::uint64_t*> fields[] = {
+        {"max_batch_txs", &k.max_batch_txs}, {"batch_delay_ms", &k.batch_delay_ms},
+        {"empty_block_interval_ms", &k.empty_block_interval_ms}, {"max_in_flight", &k.max_in_flight},
+        {"checkpoint_interval", &k.checkpoint_interval}, {"watermark_window", &k.watermark_window},
+        {"request_timeout_ms", &k.request_timeout_ms}, {"view_change_timeout_ms", &k.view_change_timeout_ms},
+        {"resend_interval_ms", &k.resend_interval_ms}, {"max_clock_drift_ms", &k.max_clock_drift_ms},
+        {"max_pending", &max_pending}};
+    std::set<std::string> names;
+    for (const auto& [name, p] : fields) names.insert(name);
+    if (Status s = CheckKeys(*t, "consensus", names); !s.ok()) return fail(s);
+    for (const auto& [name, p] : fields) {
+      if (Status s = GetU64(*t, name, p); !s.ok()) return fail(s.Prefixed("consensus"));
+    }
+    k.max_pending = static_cast<std::size_t>(max_pending);
+  }
+  *out = std::move(c);
+  return Status::OK();
+}
+
+}  // namespace nanum::node

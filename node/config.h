@@ -1,0 +1,31 @@
+// nanumd's configuration: a TOML file (deploy/nanumd.toml.sample documents every option),
+// then command-line flags over it. Relative paths are taken from the configuration file's
+// directory. Unknown keys are refused, so a typo never silently means the default.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "consensus/pbft.h"
+#include "ledger/status.h"
+#include "node/log.h"
+
+namespace nanum::node {
+
+struct Config {
+  // [node]
+  std::string data_dir;
+  std::string key_file;
+  std::string genesis_file;
+  // [api]
+  std::string api_listen = "127.0.0.1:7701";
+  // [log]
+  Level log_level = Level::kInfo;
+  // [consensus]
+  pbft::Config consensus;
+};
+
+// Errors: kNotFound (no such file), kInvalidArgument naming the key and line.
+Status LoadConfig(const std::string& path, Config* out);
+
+}  // namespace nanum::node
