@@ -1,28 +1,35 @@
 #!/usr/bin/env bash
-# The README's first command: install what nanum needs, build it (release), and start it.
+# The README's first command: install what nanum needs, build it (release), and start a
+# community node on this machine.
 #
-# What it starts today: the node daemon, nanumd, does not exist yet (issue 5), and neither
-# does the local community (issue 7). Until then this builds everything that exists and shows
-# the ledger core at work on this machine: its crash test (a process appending blocks to a
-# LevelDB store, killed with SIGKILL 60 times, the store reopened and replayed after each)
-# and its benchmarks, the chaincode's benchmarks, and PBFT in its simulator (four validators and
-# a follower through every kind of fault, then the protocol's figures).
+# What it starts today: one validator node (nanumd) of a new community with two households,
+# made by `nanumctl init` in ./community on the first run and reused afterwards (its ledger
+# survives a stop and a start). It runs in the foreground; Ctrl-C stops it cleanly. The
+# local community of issue 7 (4 validators, followers, oracles and trading agents) replaces
+# this once the peer transport and the oracle exist.
+#
+#   deploy/start.sh                 build and start
+#   NANUM_HOME=/path deploy/start.sh   keep the community somewhere else
 set -euo pipefail
 cd "$(dirname "$0")/.."
+home="${NANUM_HOME:-$PWD/community}"
 
 deploy/install-deps.sh
 cmake --preset release
 cmake --build --preset release
+bin="$PWD/build/release"
 
-echo
-echo "== nanum: the node (nanumd) is not built yet; showing the ledger core and consensus =="
-echo
-build/release/tests/store_crash_test --kills=60
-echo
-build/release/tests/bench/ledger_bench --benchmark_min_time=0.5
-echo
-build/release/tests/bench/chaincode_bench --benchmark_min_time=0.5
-echo
-echo "== PBFT in the simulator: one seed with every fault, then the figures =="
-build/release/tests/pbft_sim --seed 1 --n 4 -v
-build/release/tests/pbft_sim --figures
+if [ ! -f "$home/genesis.json" ]; then
+  "$bin/cli/nanumctl" init "$home" --community "Local Community" --chain-id local-1 \
+    --households a b --slot-seconds 60 --base-port 7701
+fi
+
+cat <<INFO
+
+== nanum: a one-validator community in $home ==
+  API (gRPC, reflection on):  127.0.0.1:7701
+  node status:   $bin/cli/nanumctl --node 127.0.0.1:7701 status
+  a transfer:    $bin/cli/nanumctl --node 127.0.0.1:7701 transfer --key $home/keys/a.key --to b 100
+  stop:          Ctrl-C (or SIGTERM); starting again continues the same ledger
+INFO
+exec "$bin/node/nanumd" --config "$home/validator-0.toml"
