@@ -2,9 +2,7 @@
 #include "chaincode/genesis_file.h"
 
 #include <algorithm>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -180,15 +178,6 @@ std::string FormatGenesis(const Genesis& g) {
     j["meters"].push_back({{"meter_id", m.meter_id}, {"member_id", m.member_id}, {"oracle", m.oracle.Hex()}});
   }
   return j.dump(2) + "\n";
-}
-
-Status ReadGenesisFile(const std::string& path, Genesis* out) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return Status::NotFound("genesis file " + path + " cannot be opened");
-  std::ostringstream s;
-  s << f.rdbuf();
-  if (!f.good() && !f.eof()) return Status::IOError("genesis file " + path + " cannot be read");
-  return ParseGenesis(s.str(), out).Prefixed(path);
 }
 
 }  // namespace nanum::market

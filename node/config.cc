@@ -2,9 +2,13 @@
 #include "node/config.h"
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <set>
 
 #include <toml++/toml.h>
+
+#include "chaincode/genesis_file.h"
 
 namespace nanum::node {
 namespace {
@@ -95,6 +99,15 @@ Status LoadConfig(const std::string& path, Config* out) {
   }
   *out = std::move(c);
   return Status::OK();
+}
+
+Status ReadGenesisFile(const std::string& path, market::Genesis* out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return Status::NotFound("genesis file " + path + " cannot be opened");
+  std::ostringstream s;
+  s << f.rdbuf();
+  if (!f.good() && !f.eof()) return Status::IOError("genesis file " + path + " cannot be read");
+  return market::ParseGenesis(s.str(), out).Prefixed(path);
 }
 
 }  // namespace nanum::node

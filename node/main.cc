@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
     Log(Level::kError, "cannot read the node key", {{"file", cfg.key_file}, {"error", s.ToString()}});
     return 1;
   }
-  if (Status s = market::ReadGenesisFile(cfg.genesis_file, &opt.genesis); !s.ok()) {
+  if (Status s = ReadGenesisFile(cfg.genesis_file, &opt.genesis); !s.ok()) {
     Log(Level::kError, "cannot read the genesis", {{"error", s.ToString()}});
     return 1;
   }
