@@ -155,12 +155,12 @@ int main(int argc, char** argv) {
   }
   if (*init) return Init(dir, community, chain_id, validators, followers, households, slot_seconds, base_port);
 
-  auto stub = Connect(node);
+  auto client = Connect(node);
   if (*status) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     v1::NodeStatus st;
-    grpc::Status s = stub->GetStatus(&ctx, v1::GetStatusRequest{}, &st);
+    grpc::Status s = client->GetStatus(&ctx, v1::GetStatusRequest{}, &st);
     if (!s.ok()) return GrpcFail(s);
     json j = {{"community", st.community()}, {"chain_id", st.chain_id()}, {"height", st.height()},
               {"block_hash", Hex(st.block_hash())}, {"state_root", Hex(st.state_root())},
@@ -180,12 +180,12 @@ int main(int argc, char** argv) {
     if (Status s = ReadKeyFile(key_path, &k); !s.ok()) return Fail(s.ToString());
     grpc::ClientContext c1;
     v1::NodeStatus st;
-    if (grpc::Status s = stub->GetStatus(&c1, v1::GetStatusRequest{}, &st); !s.ok()) return GrpcFail(s);
+    if (grpc::Status s = client->GetStatus(&c1, v1::GetStatusRequest{}, &st); !s.ok()) return GrpcFail(s);
     grpc::ClientContext c2;
     v1::GetNextNonceRequest nreq;
     nreq.set_key(std::string(reinterpret_cast<const char*>(k.public_key().bytes().data()), 32));
     v1::GetNextNonceResponse nresp;
-    if (grpc::Status s = stub->GetNextNonce(&c2, nreq, &nresp); !s.ok()) return GrpcFail(s);
+    if (grpc::Status s = client->GetNextNonce(&c2, nreq, &nresp); !s.ok()) return GrpcFail(s);
     TxBody body;
     body.chain_id = st.chain_id();
     body.signer = k.public_key();
@@ -198,7 +198,7 @@ int main(int argc, char** argv) {
     req.set_wait_for_commit(true);
     grpc::ClientContext c3;
     v1::SubmitResponse resp;
-    if (grpc::Status s = stub->Submit(&c3, req, &resp); !s.ok()) return GrpcFail(s);
+    if (grpc::Status s = client->Submit(&c3, req, &resp); !s.ok()) return GrpcFail(s);
     json j = {{"tx_id", Hex(resp.tx_id())}, {"committed", resp.committed()}, {"height", resp.outcome().height()},
               {"result", resp.outcome().result()}};
     if (as_json) {

@@ -160,6 +160,7 @@ struct Replica::Impl {
   std::optional<CommitCertificate> committed_cert;
   std::vector<std::pair<std::uint64_t, Hash256>> checkpoints_due;  // after Advance
   std::set<Hash256> committed_unapplied_txs;
+  bool committed_since_advance = false;  // the applied state (and with it the epoch) moved
 
   HardState hs;
   bool hs_dirty = false;
@@ -210,6 +211,8 @@ struct Replica::Impl {
     return std::binary_search(epoch.validators.begin(), epoch.validators.end(), k);
   }
   const PublicKey& PrimaryOf(std::uint64_t v) const { return epoch.validators[v % n]; }
+  // Heights this epoch's validators are known to decide (nothing crosses its end).
+  bool InEpoch(std::uint64_t h) const { return h >= epoch.start && h <= epoch.end; }
   // Prepares (besides the pre-prepare) that make a block prepared: 2f when n = 3f+1.
   std::size_t PreparesNeeded() const { return quorum - 1; }
   bool IsPrimary() const { return validator && PrimaryOf(hs.view) == cfg.key.public_key(); }
@@ -294,7 +297,7 @@ struct Replica::Impl {
       const std::uint64_t last = LastLoggedHeight();
       const std::uint64_t next = last + 1;
       if (next > committed.height + cfg.max_in_flight) return;
-      if (next > epoch.end) return;  // the next epoch's set is not known yet
+      if (!InEpoch(next)) return;  // the next epoch's set is not known yet
       if (next > stable + cfg.watermark_window) return;
       const BlockHeader* parent = HeaderAt(last);
       if (parent == nullptr) return;
@@ -360,7 +363,7 @@ struct Replica::Impl {
     if (h <= committed.height || h > stable + cfg.watermark_window) {
       return Status::FailedPrecondition("pre-prepare outside the watermarks");
     }
-    if (h > epoch.end) {
+    if (!InEpoch(h)) {
       return Status::FailedPrecondition("pre-prepare beyond the heights this epoch is known for");
     }
     if (h <= view_base) {
@@ -401,8 +404,7 @@ struct Replica::Impl {
     if (!commit && m.from == PrimaryOf(view)) {
       return Status::InvalidArgument("the primary does not send prepares");
     }
-    if (height <= committed.height || height > stable + cfg.watermark_window ||
-        height > epoch.end) {
+    if (height <= committed.height || height > stable + cfg.watermark_window || !InEpoch(height)) {
       return Status::FailedPrecondition("vote outside the watermarks");
     }
     const Hash256 digest = commit ? CommitDigest(height, view, hash)
@@ -520,6 +522,7 @@ struct Replica::Impl {
     }
     committed = b.header;
     committed_hash = b.Hash();
+    committed_since_advance = true;
     committed_cert = b.certificate;
     hs.votes.erase(hs.votes.begin(), hs.votes.upper_bound(h));
     hs.prepared.erase(hs.prepared.begin(), hs.prepared.upper_bound(h));
@@ -542,7 +545,7 @@ struct Replica::Impl {
     if (!validator) return Status::FailedPrecondition("a follower takes no checkpoints");
     if (!IsValidator(m.from)) return Status::InvalidArgument("checkpoint from a non-validator");
     if (cfg.checkpoint_interval == 0 || c.height % cfg.checkpoint_interval != 0 ||
-        c.height <= stable || c.height < epoch.start || c.height > epoch.end ||
+        c.height <= stable || !InEpoch(c.height) ||
         c.height > std::max(stable, committed.height) + cfg.watermark_window) {
       return Status::FailedPrecondition("checkpoint outside the window");
     }
@@ -608,7 +611,7 @@ struct Replica::Impl {
     for (const PreparedProof& p : vc.prepared) {
       const std::uint64_t h = p.block.header.height;
       if (h <= last) return Status::InvalidArgument("view change: proofs out of order");
-      if (h > c.height + cfg.watermark_window || h > epoch.end) {
+      if (h > c.height + cfg.watermark_window || !InEpoch(h)) {
         return Status::InvalidArgument("view change: proof above the watermarks");
       }
       last = h;
@@ -858,7 +861,7 @@ struct Replica::Impl {
     for (const Block& b : bl.blocks) {
       if (b.header.height <= committed.height) continue;
       if (b.header.height != committed.height + 1) break;
-      if (b.header.height > epoch.end) break;  // its validators are known once applied
+      if (!InEpoch(b.header.height)) break;  // its validators are known once applied
       if (b.header.prev_hash != committed_hash) {
         return Status::InvalidArgument("fetched block " + std::to_string(b.header.height) +
                                        " does not link to the committed chain");
@@ -1065,11 +1068,14 @@ struct Replica::Impl {
   void Advance() {
     committed_unapplied_txs.clear();
     SignCheckpoints();
-    Epoch e = app->CurrentEpoch();
-    if (e.start != epoch.start) {
-      SwitchEpoch(std::move(e));
-    } else {
-      epoch.end = std::max(epoch.end, e.end);
+    if (committed_since_advance) {
+      committed_since_advance = false;
+      Epoch e = app->CurrentEpoch();
+      if (e.start != epoch.start) {
+        SwitchEpoch(std::move(e));
+      } else {
+        epoch.end = std::max(epoch.end, e.end);
+      }
     }
     Progress();  // blocks waiting for their parent's state may check now
   }

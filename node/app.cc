@@ -37,15 +37,20 @@ Status ChainApp::Admit(const Transaction& tx) {
   return Status::OK();
 }
 
-const BlockHeader* ChainApp::FindParent(const Hash256& hash, BlockHeader* head_buf) const {
+std::optional<ChainApp::Parent> ChainApp::FindParent(const Hash256& hash) const {
   auto it = spec_.find(hash);
-  if (it != spec_.end()) return &it->second.header;
+  if (it != spec_.end()) return Parent{it->second.header.height, it->second.header.state_root};
   std::optional<StoreHead> head = store_->Head();
-  if (!head || head->hash != hash) return nullptr;
-  Block b;
-  if (!store_->GetBlock(head->height, &b).ok()) return nullptr;
-  *head_buf = b.header;
-  return head_buf;
+  if (!head || head->hash != hash) return std::nullopt;
+  return Parent{head->height, head->state_root};
+}
+
+Status ChainApp::Includable(const Transaction& tx, const std::set<Hash256>& above, std::set<Hash256>* seen) {
+  NANUM_RETURN_IF_ERROR(VerifyTx(tx));
+  if (Committed(tx.id()) || above.count(tx.id()) != 0 || !seen->insert(tx.id()).second) {
+    return Status::InvalidArgument("transaction " + ToHex(tx.id()) + " is already in the chain");
+  }
+  return Status::OK();
 }
 
 std::set<Hash256> ChainApp::TxsAbove(const Hash256& hash) const {
@@ -60,9 +65,8 @@ std::set<Hash256> ChainApp::TxsAbove(const Hash256& hash) const {
 
 Status ChainApp::Execute(const Hash256& parent_hash, const std::vector<Transaction>& txs,
                          BlockHeader* header, Spec* spec) {
-  BlockHeader head_buf;
-  const BlockHeader* parent = FindParent(parent_hash, &head_buf);
-  if (parent == nullptr) return Status::FailedPrecondition("parent block unknown");
+  const std::optional<Parent> parent = FindParent(parent_hash);
+  if (!parent) return Status::FailedPrecondition("parent block unknown");
   if (header->height != parent->height + 1) return Status::InvalidArgument("height does not follow the parent");
   // The state after the parent: the store, then the writes of the uncommitted ancestors.
   std::vector<const WriteSet*> chain;
@@ -86,17 +90,12 @@ Status ChainApp::Execute(const Hash256& parent_hash, const std::vector<Transacti
 Status ChainApp::Build(const Hash256& parent_hash, std::uint64_t height, std::uint64_t time_ms,
                        const PublicKey& proposer, const std::vector<Transaction>& txs, Block* out,
                        std::vector<std::pair<Hash256, Status>>* rejected) {
-  BlockHeader head_buf;
-  if (FindParent(parent_hash, &head_buf) == nullptr) return Status::FailedPrecondition("parent block unknown");
+  if (!FindParent(parent_hash)) return Status::FailedPrecondition("parent block unknown");
   const std::set<Hash256> above = TxsAbove(parent_hash);
   std::set<Hash256> seen;
   std::vector<Transaction> chosen;
   for (const Transaction& tx : txs) {
-    Status s = VerifyTx(tx);
-    if (s.ok() && (Committed(tx.id()) || above.count(tx.id()) != 0 || !seen.insert(tx.id()).second)) {
-      s = Status::InvalidArgument("transaction " + ToHex(tx.id()) + " is already in the chain");
-    }
-    if (!s.ok()) {
+    if (Status s = Includable(tx, above, &seen); !s.ok()) {
       rejected->emplace_back(tx.id(), s);
       continue;
     }
@@ -133,17 +132,11 @@ Status ChainApp::Check(const Block& block) {
   const Hash256 hash = block.Hash();
   if (spec_.count(hash) != 0) return Status::OK();
   NANUM_RETURN_IF_ERROR(CheckBlockContent(block));
-  BlockHeader head_buf;
-  if (FindParent(block.header.prev_hash, &head_buf) == nullptr) {
-    return Status::FailedPrecondition("parent block unknown");
-  }
+  if (!FindParent(block.header.prev_hash)) return Status::FailedPrecondition("parent block unknown");
   const std::set<Hash256> above = TxsAbove(block.header.prev_hash);
   std::set<Hash256> seen;
   for (const Transaction& tx : block.txs) {
-    NANUM_RETURN_IF_ERROR(VerifyTx(tx));
-    if (Committed(tx.id()) || above.count(tx.id()) != 0 || !seen.insert(tx.id()).second) {
-      return Status::InvalidArgument("block repeats transaction " + ToHex(tx.id()));
-    }
+    NANUM_RETURN_IF_ERROR(Includable(tx, above, &seen).Prefixed("block " + std::to_string(block.header.height)));
   }
   BlockHeader h = block.header;
   Spec spec;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,12 +54,20 @@ class ChainApp : public pbft::Application {
     WriteSet writes;
     std::vector<Hash256> txs;
   };
+  struct Parent {
+    std::uint64_t height = 0;
+    Hash256 state_root{};
+  };
   // Executes `txs` on the state after `parent_hash` and fills the header's roots.
   Status Execute(const Hash256& parent_hash, const std::vector<Transaction>& txs,
                  BlockHeader* header, Spec* spec);
-  const BlockHeader* FindParent(const Hash256& hash, BlockHeader* head_buf) const;
+  // The stored head or a block above it; nullopt if unknown.
+  std::optional<Parent> FindParent(const Hash256& hash) const;
   std::set<Hash256> TxsAbove(const Hash256& hash) const;
   bool Committed(const Hash256& id) const;
+  // Whether `tx` may go into a block whose uncommitted ancestors hold `above` and which
+  // holds `seen` so far (added to): a valid envelope, in no block yet.
+  Status Includable(const Transaction& tx, const std::set<Hash256>& above, std::set<Hash256>* seen);
 
   Store* store_;
   std::string chain_id_;

@@ -2,11 +2,9 @@
 #include "node/node.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -103,6 +101,8 @@ Status Node::Open(NodeOptions options, std::unique_ptr<Node>* out) {
   NANUM_RETURN_IF_ERROR(n->store_->GetBlock(n->store_->Head()->height, &head));
   n->replica_ = std::make_unique<pbft::Replica>(o.consensus, n->app_.get(), head, hs, WallMs());
   n->replica_status_ = n->replica_->status();
+  n->head_ = *n->store_->Head();
+  n->head_time_ms_ = head.header.timestamp_ms;
   n->validators_ = n->replica_->epoch().validators;
   *out = std::move(n);
   return Status::OK();
@@ -155,10 +155,9 @@ NodeStatusInfo Node::status() const {
   s.community = options_.genesis.info.name;
   s.chain_id = options_.genesis.info.chain_id;
   s.genesis_hash = genesis_hash_;
-  s.head = *store_->Head();
-  Block b;
-  if (store_->GetBlock(s.head.height, &b).ok()) s.block_time_ms = b.header.timestamp_ms;
   std::lock_guard<std::mutex> l(mu_);
+  s.head = head_;
+  s.block_time_ms = head_time_ms_;
   s.replica = replica_status_;
   s.peers = transport_ ? transport_->Connected() : 0;
   return s;
@@ -257,6 +256,8 @@ void Node::HandleReady() {
         std::abort();
       }
       std::lock_guard<std::mutex> l(mu_);
+      head_ = StoreHead{b.header.height, b.Hash(), b.header.state_root};
+      head_time_ms_ = b.header.timestamp_ms;
       counters_.blocks_committed++;
       counters_.txs_committed += b.txs.size();
       for (std::size_t i = 0; i < b.txs.size(); ++i) {
@@ -290,8 +291,9 @@ void Node::HandleReady() {
     }
     replica_->Advance();
     std::lock_guard<std::mutex> l(mu_);
+    const std::uint64_t epoch_before = replica_status_.epoch;
     replica_status_ = replica_->status();
-    validators_ = replica_->epoch().validators;
+    if (replica_status_.epoch != epoch_before) validators_ = replica_->epoch().validators;
   }
 }
 

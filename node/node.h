@@ -134,6 +134,8 @@ class Node {
   std::deque<Item> queue_;
   bool stop_ = false;
   pbft::ReplicaStatus replica_status_;
+  StoreHead head_;                  // the last stored block,
+  std::uint64_t head_time_ms_ = 0;  // and its time
   std::vector<PublicKey> validators_;
   NodeCounters counters_;
 
