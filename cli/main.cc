@@ -68,8 +68,10 @@ int Init(const std::string& dir, const std::string& community, const std::string
   for (int i = 0; i < validators; ++i) nodes.push_back("validator-" + std::to_string(i));
   for (int i = 0; i < followers; ++i) nodes.push_back("follower-" + std::to_string(i));
   PrivateKey k;
+  std::vector<PublicKey> node_keys;
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     if (Status s = NewKey(dir + "/keys/" + nodes[i] + ".key", &k); !s.ok()) return Fail(s.ToString());
+    node_keys.push_back(k.public_key());
     if (i < static_cast<std::size_t>(validators)) g.validators.push_back(k.public_key());
   }
   std::sort(g.validators.begin(), g.validators.end());
@@ -94,7 +96,21 @@ int Init(const std::string& dir, const std::string& community, const std::string
       << "key_file = \"keys/" << nodes[i] << ".key\"\n"
       << "genesis_file = \"genesis.json\"\n\n"
       << "[api]\n"
-      << "listen = \"127.0.0.1:" << base_port + static_cast<int>(i) << "\"\n";
+      << "listen = \"127.0.0.1:" << base_port + static_cast<int>(i) << "\"\n\n"
+      << "[http]\n"
+      << "listen = \"127.0.0.1:" << base_port + 200 + static_cast<int>(i) << "\"\n\n"
+      << "[peer]\n"
+      << "listen = \"127.0.0.1:" << base_port + 100 + static_cast<int>(i) << "\"\n";
+    // Every node dials the validators; validators also accept the followers, which dial them.
+    const bool is_validator = i < static_cast<std::size_t>(validators);
+    for (std::size_t j = 0; j < nodes.size(); ++j) {
+      if (j == i) continue;
+      const bool peer_is_validator = j < static_cast<std::size_t>(validators);
+      if (!peer_is_validator && !is_validator) continue;
+      c << "\n[[peers]]  # " << nodes[j] << "\n"
+        << "key = \"" << node_keys[j].Hex() << "\"\n";
+      if (peer_is_validator) c << "address = \"127.0.0.1:" << base_port + 100 + static_cast<int>(j) << "\"\n";
+    }
   }
   std::cout << "community " << community << " (" << chain_id << ") in " << dir << "\n"
             << "  genesis block " << ToHex(b.Hash()) << "\n"
@@ -130,7 +146,8 @@ int main(int argc, char** argv) {
   init->add_option("--followers", followers)->check(CLI::Range(0, 1000));
   init->add_option("--households", households, "member ids; each gets a key, a meter and an oracle key");
   init->add_option("--slot-seconds", slot_seconds, "market slot length (default 900)");
-  init->add_option("--base-port", base_port, "API port of the first node; the others follow");
+  init->add_option("--base-port", base_port,
+                   "API port of the first node; the others follow; peer ports are 100 above, HTTP 200 above");
 
   auto* status = app.add_subcommand("status", "the node's status");
 

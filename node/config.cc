@@ -62,7 +62,7 @@ Status LoadConfig(const std::string& path, Config* out) {
   const std::filesystem::path base = std::filesystem::absolute(path).parent_path();
   Config c;
   auto fail = [&](const Status& s) { return s.Prefixed(path); };
-  if (Status s = CheckKeys(root, "", {"node", "api", "log", "consensus"}); !s.ok()) return fail(s);
+  if (Status s = CheckKeys(root, "", {"node", "api", "http", "peer", "peers", "log", "consensus"}); !s.ok()) return fail(s);
   if (const toml::table* t = root["node"].as_table()) {
     if (Status s = CheckKeys(*t, "node", {"data_dir", "key_file", "genesis_file"}); !s.ok()) return fail(s);
     for (auto [k, p] : {std::pair{"data_dir", &c.data_dir}, {"key_file", &c.key_file}, {"genesis_file", &c.genesis_file}}) {
@@ -72,6 +72,35 @@ Status LoadConfig(const std::string& path, Config* out) {
   if (const toml::table* t = root["api"].as_table()) {
     if (Status s = CheckKeys(*t, "api", {"listen"}); !s.ok()) return fail(s);
     if (Status s = GetString(*t, "listen", nullptr, &c.api_listen); !s.ok()) return fail(s.Prefixed("api"));
+  }
+  if (const toml::table* t = root["http"].as_table()) {
+    if (Status s = CheckKeys(*t, "http", {"listen"}); !s.ok()) return fail(s);
+    if (Status s = GetString(*t, "listen", nullptr, &c.http_listen); !s.ok()) return fail(s.Prefixed("http"));
+  }
+  if (const toml::table* t = root["peer"].as_table()) {
+    if (Status s = CheckKeys(*t, "peer", {"listen", "max_inbound"}); !s.ok()) return fail(s);
+    if (Status s = GetString(*t, "listen", nullptr, &c.peer.listen); !s.ok()) return fail(s.Prefixed("peer"));
+    std::uint64_t max_inbound = c.peer.max_inbound;
+    if (Status s = GetU64(*t, "max_inbound", &max_inbound); !s.ok()) return fail(s.Prefixed("peer"));
+    c.peer.max_inbound = static_cast<std::size_t>(max_inbound);
+  }
+  if (const toml::node* n = root.get("peers")) {
+    const toml::array* a = n->as_array();
+    if (a == nullptr) return fail(Status::InvalidArgument("peers must be an array of tables, [[peers]] (" + Where(*n) + ")"));
+    for (const toml::node& e : *a) {
+      const toml::table* t = e.as_table();
+      if (t == nullptr) return fail(Status::InvalidArgument("each peers entry must be a table (" + Where(e) + ")"));
+      if (Status s = CheckKeys(*t, "peers", {"key", "address"}); !s.ok()) return fail(s);
+      std::string key_hex;
+      PeerEntry p;
+      if (Status s = GetString(*t, "key", nullptr, &key_hex); !s.ok()) return fail(s.Prefixed("peers"));
+      if (Status s = GetString(*t, "address", nullptr, &p.address); !s.ok()) return fail(s.Prefixed("peers"));
+      auto bytes = FixedFromHex<32>(key_hex);
+      if (!bytes || !PublicKey::Parse(*bytes, &p.key).ok()) {
+        return fail(Status::InvalidArgument("peers.key must be a public key, 64 hex digits (" + Where(e) + ")"));
+      }
+      c.peer.peers.push_back(std::move(p));
+    }
   }
   if (const toml::table* t = root["log"].as_table()) {
     if (Status s = CheckKeys(*t, "log", {"level"}); !s.ok()) return fail(s);

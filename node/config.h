@@ -10,6 +10,7 @@
 #include "consensus/pbft.h"
 #include "ledger/status.h"
 #include "node/log.h"
+#include "node/peer.h"
 
 namespace nanum::node {
 
@@ -20,6 +21,10 @@ struct Config {
   std::string genesis_file;
   // [api]
   std::string api_listen = "127.0.0.1:7701";
+  // [http]: health, readiness and metrics; empty: off
+  std::string http_listen;
+  // [peer] listen and max_inbound, and [[peers]] key and address
+  PeerOptions peer;
   // [log]
   Level log_level = Level::kInfo;
   // [consensus]

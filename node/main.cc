@@ -6,6 +6,8 @@
 // data directory cannot be opened or is inconsistent (the message names the height).
 #include <signal.h>
 
+#include <set>
+
 #include <CLI/CLI.hpp>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
@@ -15,6 +17,8 @@
 #include "node/config.h"
 #include "node/log.h"
 #include "node/node.h"
+#include "node/peer.h"
+#include "chaincode/queries.h"
 
 using namespace nanum;
 using namespace nanum::node;
@@ -73,7 +77,27 @@ int main(int argc, char** argv) {
     Log(Level::kError, "cannot open the data directory", {{"dir", cfg.data_dir}, {"error", s.ToString()}});
     return 2;
   }
-  node->Start(nullptr);  // Unfinished: no peer transport yet, so a node runs alone.
+  // Who may open a link to this node: configured peers, the validators in force, and the
+  // keys of active members (a household's own gateway).
+  std::set<PublicKey> configured;
+  for (const PeerEntry& p : cfg.peer.peers) configured.insert(p.key);
+  Node* n = node.get();
+  auto allowed = [configured, n](const PublicKey& k) {
+    if (configured.count(k) != 0) return true;
+    for (const PublicKey& v : n->validators()) {
+      if (v == k) return true;
+    }
+    market::Member m;
+    return market::GetMemberByKey(n->store(), k, &m).ok() && m.active;
+  };
+  std::unique_ptr<PeerNet> peers;
+  if (Status s = PeerNet::Start(cfg.peer, opt.key, opt.genesis.info.chain_id, node->status().genesis_hash, n,
+                                allowed, &peers);
+      !s.ok()) {
+    Log(Level::kError, "cannot start the peer transport", {{"error", s.ToString()}});
+    return 1;
+  }
+  node->Start(peers.get());
 
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   std::unique_ptr<nanum::v1::Nanum::Service> api = NewApiService(node.get());
@@ -86,18 +110,21 @@ int main(int argc, char** argv) {
   if (!server || port == 0) {
     Log(Level::kError, "cannot listen", {{"api", cfg.api_listen}});
     node->Stop();
+    peers->Stop();
     return 1;
   }
   const NodeStatusInfo st = node->status();
   Log(Level::kInfo, "nanumd started",
       {{"community", st.community}, {"chain", st.chain_id}, {"height", std::to_string(st.head.height)},
-       {"key", node->id().Hex()}, {"validator", st.replica.validator ? "true" : "false"}, {"api", cfg.api_listen}});
+       {"key", node->id().Hex()}, {"validator", st.replica.validator ? "true" : "false"}, {"api", cfg.api_listen},
+       {"peer", cfg.peer.listen}, {"peers_configured", std::to_string(cfg.peer.peers.size())}});
 
   int sig = 0;
   sigwait(&sigs, &sig);
   Log(Level::kInfo, "stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   node->Stop();
+  peers->Stop();
   Log(Level::kInfo, "stopped", {{"height", std::to_string(node->status().head.height)}});
   return 0;
 }
