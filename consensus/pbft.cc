@@ -1255,6 +1255,7 @@ ReplicaStatus Replica::status() const {
   st.log_entries = s.log.size();
   st.pending = s.pool.size();
   st.view_changes_started = s.view_changes_started;
+  st.lagging = s.Lagging();
   return st;
 }
 

@@ -185,6 +185,7 @@ struct ReplicaStatus {
   std::size_t log_entries = 0;
   std::size_t pending = 0;
   std::uint64_t view_changes_started = 0;
+  bool lagging = false;  // f+1 validators report a higher committed height: catching up
 };
 
 class Replica {

@@ -1,7 +1,6 @@
 // The Nanum gRPC service; see api.h.
 #include "node/api.h"
 
-#include <future>
 
 #include "chaincode/market.h"
 #include "chaincode/queries.h"
@@ -36,34 +35,42 @@ void FillOutcome(const TxOutcome& o, pb::TxOutcome* out) {
   out->set_result(market::ResultName(static_cast<market::Result>(o.code)));
 }
 
-class Api final : public pb::Nanum::Service {
+// Submit is asynchronous (gRPC's callback API), so that clients waiting for their commits
+// hold no server thread; the other calls are quick reads and run on gRPC's thread pool.
+class Api final : public pb::Nanum::WithCallbackMethod_Submit<pb::Nanum::Service> {
  public:
   explicit Api(Node* node) : node_(node) {}
 
-  grpc::Status Submit(ServerContext*, const pb::SubmitRequest* req, pb::SubmitResponse* resp) override {
+  grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* ctx, const pb::SubmitRequest* req,
+                                   pb::SubmitResponse* resp) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     if (req->tx().signature().size() != 64) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the signature must be 64 bytes");
+      reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the signature must be 64 bytes"));
+      return reactor;
     }
     Writer envelope;
     envelope.Bytes(req->tx().body());
     envelope.Raw(req->tx().signature());
     Transaction tx;
     Status s = Transaction::Decode(envelope.data(), &tx);
-    if (!s.ok()) return ToGrpc(s.Prefixed("transaction"));
-    std::promise<std::pair<Status, std::optional<TxOutcome>>> done;
-    auto fut = done.get_future();
-    node_->Submit(tx, req->wait_for_commit(), req->timeout_ms(),
-                  [&done](const Status& st, const Hash256&, const std::optional<TxOutcome>& o) {
-                    done.set_value({st, o});
-                  });
-    auto [st, outcome] = fut.get();
-    resp->set_tx_id(Bytes(tx.id()));
-    if (!st.ok()) return ToGrpc(st);
-    if (outcome) {
-      resp->set_committed(true);
-      FillOutcome(*outcome, resp->mutable_outcome());
+    if (!s.ok()) {
+      reactor->Finish(ToGrpc(s.Prefixed("transaction")));
+      return reactor;
     }
-    return grpc::Status::OK;
+    resp->set_tx_id(Bytes(tx.id()));
+    node_->Submit(std::move(tx), req->wait_for_commit(), req->timeout_ms(),
+                  [reactor, resp](const Status& st, const Hash256&, const std::optional<TxOutcome>& outcome) {
+                    if (!st.ok()) {
+                      reactor->Finish(ToGrpc(st));
+                      return;
+                    }
+                    if (outcome) {
+                      resp->set_committed(true);
+                      FillOutcome(*outcome, resp->mutable_outcome());
+                    }
+                    reactor->Finish(grpc::Status::OK);
+                  });
+    return reactor;
   }
 
   grpc::Status GetStatus(ServerContext*, const pb::GetStatusRequest*, pb::NodeStatus* out) override {

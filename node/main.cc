@@ -1,6 +1,7 @@
 // nanumd: a nanum node. See README.md ("Operating a node") and deploy/nanumd.toml.sample.
 //
-//   nanumd --config /etc/nanum/nanumd.toml [--data-dir DIR] [--api-listen ADDR] [--log-level L]
+//   nanumd --config /etc/nanum/nanumd.toml [--data-dir DIR] [--api-listen ADDR] [--http-listen ADDR]
+//          [--peer-listen ADDR] [--log-level L]
 //
 // Exit codes: 0 after SIGTERM or SIGINT (graceful), 1 on a configuration error, 2 when the
 // data directory cannot be opened or is inconsistent (the message names the height).
@@ -15,6 +16,7 @@
 #include "chaincode/genesis_file.h"
 #include "node/api.h"
 #include "node/config.h"
+#include "node/http.h"
 #include "node/log.h"
 #include "node/node.h"
 #include "node/peer.h"
@@ -25,10 +27,12 @@ using namespace nanum::node;
 
 int main(int argc, char** argv) {
   CLI::App cli{"nanumd: a node of a nanum community energy ledger"};
-  std::string config_path, data_dir, api_listen, log_level;
+  std::string config_path, data_dir, api_listen, http_listen, peer_listen, log_level;
   cli.add_option("-c,--config", config_path, "configuration file (TOML)")->required();
   cli.add_option("--data-dir", data_dir, "overrides node.data_dir");
   cli.add_option("--api-listen", api_listen, "overrides api.listen (host:port)");
+  cli.add_option("--http-listen", http_listen, "overrides http.listen (host:port; \"\" turns it off)");
+  cli.add_option("--peer-listen", peer_listen, "overrides peer.listen (host:port)");
   cli.add_option("--log-level", log_level, "overrides log.level: debug, info, warn, error");
   cli.set_version_flag("--version", NANUM_VERSION);
   CLI11_PARSE(cli, argc, argv);
@@ -40,6 +44,8 @@ int main(int argc, char** argv) {
   }
   if (!data_dir.empty()) cfg.data_dir = data_dir;
   if (!api_listen.empty()) cfg.api_listen = api_listen;
+  if (cli.count("--http-listen") != 0) cfg.http_listen = http_listen;
+  if (!peer_listen.empty()) cfg.peer.listen = peer_listen;
   if (!log_level.empty() && !ParseLevel(log_level, &cfg.log_level)) {
     Log(Level::kError, "bad --log-level", {{"value", log_level}});
     return 1;
@@ -113,15 +119,26 @@ int main(int argc, char** argv) {
     peers->Stop();
     return 1;
   }
+  std::unique_ptr<HttpServer> http;
+  if (!cfg.http_listen.empty()) {
+    if (Status s = HttpServer::Start(cfg.http_listen, node.get(), &http); !s.ok()) {
+      Log(Level::kError, "cannot start the HTTP endpoint", {{"error", s.ToString()}});
+      server->Shutdown();
+      node->Stop();
+      peers->Stop();
+      return 1;
+    }
+  }
   const NodeStatusInfo st = node->status();
   Log(Level::kInfo, "nanumd started",
       {{"community", st.community}, {"chain", st.chain_id}, {"height", std::to_string(st.head.height)},
        {"key", node->id().Hex()}, {"validator", st.replica.validator ? "true" : "false"}, {"api", cfg.api_listen},
-       {"peer", cfg.peer.listen}, {"peers_configured", std::to_string(cfg.peer.peers.size())}});
+       {"http", cfg.http_listen}, {"peer", cfg.peer.listen}, {"peers_configured", std::to_string(cfg.peer.peers.size())}});
 
   int sig = 0;
   sigwait(&sigs, &sig);
   Log(Level::kInfo, "stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  if (http) http->Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   node->Stop();
   peers->Stop();

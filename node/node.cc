@@ -188,6 +188,14 @@ void Node::Loop() {
       items.swap(queue_);
     }
     const std::uint64_t now = WallMs();
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      counters_.loop_ms = now;
+      while (!recent_commits_.empty() && recent_commits_.front().first + NodeCounters::kRateWindowMs <= now) {
+        counters_.txs_in_window -= recent_commits_.front().second;
+        recent_commits_.pop_front();
+      }
+    }
     for (Item& it : items) {
       if (it.tx) {
         const Hash256 id = it.tx->id();
@@ -260,6 +268,8 @@ void Node::HandleReady() {
       head_time_ms_ = b.header.timestamp_ms;
       counters_.blocks_committed++;
       counters_.txs_committed += b.txs.size();
+      counters_.txs_in_window += b.txs.size();
+      recent_commits_.emplace_back(now, b.txs.size());
       for (std::size_t i = 0; i < b.txs.size(); ++i) {
         const Hash256& id = b.txs[i].id();
         auto acc = accepted_at_.find(id);
@@ -291,9 +301,19 @@ void Node::HandleReady() {
     }
     replica_->Advance();
     std::lock_guard<std::mutex> l(mu_);
-    const std::uint64_t epoch_before = replica_status_.epoch;
+    const pbft::ReplicaStatus before = replica_status_;
     replica_status_ = replica_->status();
-    if (replica_status_.epoch != epoch_before) validators_ = replica_->epoch().validators;
+    if (replica_status_.epoch != before.epoch) {
+      validators_ = replica_->epoch().validators;
+      Log(Level::kInfo, "validator set changed", {{"from_height", std::to_string(replica_status_.epoch)},
+                                                  {"validators", std::to_string(validators_.size())},
+                                                  {"validator", replica_status_.validator ? "true" : "false"}});
+    }
+    if (replica_status_.view != before.view || replica_status_.changing != before.changing) {
+      Log(Level::kInfo, replica_status_.changing ? "view change started" : "view changed",
+          {{"view", std::to_string(replica_status_.view)}, {"primary", replica_status_.primary ? "true" : "false"},
+           {"height", std::to_string(replica_status_.committed_height)}});
+    }
   }
 }
 

@@ -73,6 +73,11 @@ struct NodeCounters {
   static constexpr std::uint64_t kBuckets[] = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
   std::uint64_t latency_count[std::size(kBuckets) + 1] = {};
   std::uint64_t latency_sum_ms = 0;
+  // Transactions committed in the last kRateWindowMs, for a transactions-per-second gauge.
+  static constexpr std::uint64_t kRateWindowMs = 10'000;
+  std::uint64_t txs_in_window = 0;
+  // Wall time (ms) of the consensus loop's last turn; it turns at least every 10 ms.
+  std::uint64_t loop_ms = 0;
 };
 
 class Node {
@@ -141,6 +146,7 @@ class Node {
 
   std::multimap<Hash256, Waiter> waiters_;  // consensus thread only
   std::map<Hash256, std::uint64_t> accepted_at_;  // for the latency histogram
+  std::deque<std::pair<std::uint64_t, std::size_t>> recent_commits_;  // (ms, txs), consensus thread only
   std::thread thread_;
 };
 
