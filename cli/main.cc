@@ -7,6 +7,7 @@
 //   nanumctl status                           the node's status
 //   nanumctl transfer --key F --to ID AMOUNT  a signed transfer, waiting for its result
 // Every command takes --json for output with stable field names (docs/CLI.md).
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -145,6 +146,9 @@ int main(int argc, char** argv) {
   init->add_option("--validators", validators)->check(CLI::Range(1, 256));
   init->add_option("--followers", followers)->check(CLI::Range(0, 1000));
   init->add_option("--households", households, "member ids; each gets a key, a meter and an oracle key");
+  int household_count = 0;
+  init->add_option("--household-count", household_count, "also add households house-0001, house-0002, …")
+      ->check(CLI::Range(0, 100000));
   init->add_option("--slot-seconds", slot_seconds, "market slot length (default 900)");
   init->add_option("--base-port", base_port,
                    "API port of the first node; the others follow; peer ports are 100 above, HTTP 200 above");
@@ -169,6 +173,11 @@ int main(int argc, char** argv) {
       std::cout << k.public_key().Hex() << "\n";
     }
     return 0;
+  }
+  for (int i = 1; i <= household_count; ++i) {
+    char id[32];
+    std::snprintf(id, sizeof id, "house-%04d", i);
+    households.push_back(id);
   }
   if (*init) return Init(dir, community, chain_id, validators, followers, households, slot_seconds, base_port);
 

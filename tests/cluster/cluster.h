@@ -1,0 +1,67 @@
+// A community of real nanumd processes on loopback, for the integration, fault and load
+// tests: made with `nanumctl init`, each node started with fork and exec, its log in
+// DIR/<node>.log, and talked to only over the gRPC API.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nanum/v1/node.grpc.pb.h"
+
+namespace nanum::cluster {
+
+struct ClusterOptions {
+  std::string dir;        // made by Create; must not exist or be empty
+  std::string nanumd;     // binaries
+  std::string nanumctl;
+  int validators = 4;
+  int followers = 0;
+  int household_count = 0;
+  std::vector<std::string> households;
+  std::uint64_t slot_seconds = 0;  // 0: the default
+  int base_port = 0;               // 0: one picked from the process id
+  std::string consensus_toml;      // appended to every node's config as [consensus]
+};
+
+struct NodeProc {
+  std::string name;  // validator-0, …, follower-0, …
+  std::string config;
+  std::string api;   // 127.0.0.1:port
+  std::string http;
+  pid_t pid = 0;
+  std::unique_ptr<v1::Nanum::Stub> client;
+};
+
+class Cluster {
+ public:
+  // Runs nanumctl init and writes the consensus settings; starts nothing.
+  static bool Create(const ClusterOptions& options, std::unique_ptr<Cluster>* out, std::string* error);
+  ~Cluster();  // SIGKILLs whatever still runs
+
+  bool Start(std::size_t i);         // fork and exec nanumd
+  void Kill(std::size_t i);          // SIGKILL and reap
+  bool Stop(std::size_t i);          // SIGTERM, wait up to 10 s; true if it exited 0
+  bool running(std::size_t i) const { return nodes_[i].pid != 0; }
+
+  // Waits until every node answers GetStatus (up to timeout_ms).
+  bool WaitUntilUp(std::uint64_t timeout_ms);
+  bool Status(std::size_t i, v1::NodeStatus* out, std::uint64_t timeout_ms = 2000);
+  // The index of the validator that says it is primary, or -1.
+  int Primary();
+  // Runs nanumctl with `args` (--node is the node's API); returns its exit code, its stdout in `out`.
+  int Ctl(std::size_t i, const std::string& args, std::string* out);
+
+  std::vector<NodeProc>& nodes() { return nodes_; }
+  const ClusterOptions& options() const { return options_; }
+  std::string KeyFile(const std::string& name) const { return options_.dir + "/keys/" + name + ".key"; }
+
+ private:
+  ClusterOptions options_;
+  std::vector<NodeProc> nodes_;
+};
+
+}  // namespace nanum::cluster

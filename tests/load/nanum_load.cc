@@ -1,0 +1,508 @@
+// nanum-load: a load driver against a community of real nanumd processes on loopback (made
+// and started by tests/cluster). It signs transfers between households ahead of time, submits
+// them over the gRPC API with wait_for_commit, and records when each was sent and when its
+// commit was answered. Modes:
+//
+//   nanum-load saturate [--seconds 20] [--inflight 3000]
+//       closed loop: keeps --inflight transactions waiting for commit; prints committed
+//       transactions per second (after a warm-up) against the signature-verification bound.
+//   nanum-load latency [--rate 1000] [--seconds 20]
+//       open loop at --rate; prints commit latency p50, p90, p99 and max as a client sees it.
+//   nanum-load fault [--rounds 3] [--rate 200]
+//       under continuous load, SIGKILLs the primary, restarts it, again for --rounds; prints
+//       how long commits took to resume after each kill, then checks that every transaction
+//       the client saw committed is in every validator's ledger, that all validators agree on
+//       the block hash and state root, and that commits went on while 3 of 4 were up. Exits 1
+//       if any check fails (this mode is also the fault test in CI).
+//
+// Every mode prints its figures as `key value` lines, and as one JSON object with --json.
+// The consensus settings used are printed too; docs/PERFORMANCE.md records the runs.
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <grpcpp/grpcpp.h>
+#include <nlohmann/json.hpp>
+
+#include "ledger/crypto.h"
+#include "ledger/transaction.h"
+#include "tests/cluster/cluster.h"
+
+using namespace nanum;
+using nanum::cluster::Cluster;
+using nanum::cluster::ClusterOptions;
+using nlohmann::json;
+
+namespace {
+
+std::uint64_t NowUs() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+
+
+// What happened to one transaction.
+struct Record {
+  std::uint64_t sent_us = 0;  // first submission
+  std::uint64_t done_us = 0;  // commit answered (0: never)
+  bool committed = false;
+  std::uint32_t result = 0;
+  std::string id;  // raw 32 bytes
+};
+
+struct Account {
+  std::vector<v1::SubmitRequest> txs;  // signed, nonces 1, 2, …
+  std::size_t next = 0;
+  bool busy = false;
+};
+
+// Submits and tracks; one thread runs the completion loop.
+class Engine {
+ public:
+  Engine(Cluster* cluster, std::vector<Account> accounts) : cluster_(cluster), accounts_(std::move(accounts)) {
+    for (int i = 0; i < cluster->options().validators; ++i) up_[i] = true;
+  }
+
+  // Nodes to submit to; the fault driver marks a killed one down first.
+  void SetUp(int node, bool up) {
+    std::lock_guard<std::mutex> l(mu_);
+    up_[node] = up;
+  }
+
+  // rate_per_s == 0: closed loop with `inflight` outstanding. Runs until Stop, then waits up
+  // to 15 s for what is outstanding.
+  void Run(std::uint64_t rate_per_s, std::size_t inflight) {
+    grpc::CompletionQueue cq;
+    const std::uint64_t start = NowUs();
+    std::uint64_t issued = 0;
+    std::size_t rr_account = 0;
+    std::uint64_t stop_deadline = 0;
+    for (;;) {
+      const std::uint64_t now = NowUs();
+      if (stop_.load() && stop_deadline == 0) stop_deadline = now + 15'000'000;
+      if (stop_deadline != 0 && (outstanding_ == 0 || now > stop_deadline)) break;
+      if (stop_deadline == 0) {
+        const std::uint64_t want = rate_per_s == 0 ? ~0ULL : (now - start) * rate_per_s / 1'000'000;
+        while (issued < want && (rate_per_s != 0 || outstanding_ < inflight)) {
+          // The next account that is free and has transactions left.
+          std::size_t tried = 0;
+          while (tried < accounts_.size() &&
+                 (accounts_[rr_account].busy || accounts_[rr_account].next >= accounts_[rr_account].txs.size())) {
+            rr_account = (rr_account + 1) % accounts_.size();
+            ++tried;
+          }
+          if (tried == accounts_.size()) {
+            ++starved_;
+            issued = want;  // the driver cannot keep up: count it, do not queue a burst
+            break;
+          }
+          Account& a = accounts_[rr_account];
+          a.busy = true;
+          std::size_t record = 0;
+          {
+            std::lock_guard<std::mutex> l(mu_);
+            records_.push_back(Record{now, 0, false, 0, {}});
+            record = records_.size() - 1;
+          }
+          Issue(&cq, rr_account, record);
+          rr_account = (rr_account + 1) % accounts_.size();
+          ++issued;
+        }
+      }
+      void* tag = nullptr;
+      bool ok = false;
+      const auto deadline = std::chrono::system_clock::now() + std::chrono::microseconds(500);
+      while (cq.AsyncNext(&tag, &ok, deadline) == grpc::CompletionQueue::GOT_EVENT) {
+        Complete(&cq, static_cast<Call*>(tag));
+        if (stop_deadline == 0 && rate_per_s == 0 && outstanding_ < inflight) break;
+      }
+    }
+    cq.Shutdown();
+    void* tag = nullptr;
+    bool ok = false;
+    while (cq.Next(&tag, &ok)) delete static_cast<Call*>(tag);
+  }
+  void Stop() { stop_ = true; }
+
+  std::vector<Record> records() {
+    std::lock_guard<std::mutex> l(mu_);
+    return records_;
+  }
+  std::uint64_t starved() const { return starved_; }
+  std::map<std::string, std::uint64_t> errors() {
+    std::lock_guard<std::mutex> l(mu_);
+    return errors_;
+  }
+
+ private:
+  struct Call {
+    grpc::ClientContext ctx;
+    v1::SubmitResponse resp;
+    grpc::Status status;
+    std::unique_ptr<grpc::ClientAsyncResponseReader<v1::SubmitResponse>> rpc;
+    std::size_t account = 0;
+    std::size_t record = 0;
+    int node = 0;
+    int attempts = 0;
+  };
+
+  int PickNode() {
+    std::lock_guard<std::mutex> l(mu_);
+    const int n = cluster_->options().validators;
+    for (int k = 0; k < n; ++k) {
+      const int i = static_cast<int>(rr_node_++ % static_cast<std::uint64_t>(n));
+      if (up_[i]) return i;
+    }
+    return 0;
+  }
+
+  void Issue(grpc::CompletionQueue* cq, std::size_t account, std::size_t record, int attempts = 0) {
+    auto* c = new Call;
+    c->account = account;
+    c->record = record;
+    c->attempts = attempts;
+    c->node = PickNode();
+    c->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(12));
+    const v1::SubmitRequest& req = accounts_[account].txs[accounts_[account].next];
+    c->rpc = cluster_->nodes()[static_cast<std::size_t>(c->node)].client->AsyncSubmit(&c->ctx, req, cq);
+    c->rpc->Finish(&c->resp, &c->status, c);
+    ++outstanding_;
+  }
+
+  void Complete(grpc::CompletionQueue* cq, Call* c) {
+    --outstanding_;
+    std::unique_ptr<Call> done(c);
+    const std::uint64_t now = NowUs();
+    if (!(c->status.ok() && c->resp.committed()) && c->status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+        c->attempts < 20 && !stop_.load()) {
+      // The node went down (or is stopping): the same transaction to another one.
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        errors_["unavailable_resubmitted"]++;
+      }
+      Issue(cq, c->account, c->record, c->attempts + 1);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      Record& r = records_[c->record];
+      if (c->status.ok() && c->resp.committed()) {
+        r.done_us = now;
+        r.committed = true;
+        r.result = c->resp.outcome().result_code();
+        r.id = c->resp.tx_id();
+        if (r.result != 0) errors_["result_" + c->resp.outcome().result()]++;
+      } else {
+        // Its fate is unknown to this client (timed out, or refused as pending or committed
+        // after a resubmission): not counted as seen committed; the account moves on.
+        errors_[c->status.ok() ? "not_committed" : "grpc_" + std::to_string(c->status.error_code())]++;
+      }
+    }
+    Account& a = accounts_[c->account];
+    a.next++;
+    a.busy = false;
+  }
+
+  Cluster* cluster_;
+  std::vector<Account> accounts_;
+  std::mutex mu_;  // records_, errors_, up_ (read by the fault driver)
+  std::vector<Record> records_;
+  std::map<std::string, std::uint64_t> errors_;
+  std::map<int, bool> up_;
+  std::uint64_t rr_node_ = 0;
+  std::size_t outstanding_ = 0;
+  std::uint64_t starved_ = 0;
+  std::atomic<bool> stop_{false};
+};
+
+// Signs `per_account` transfers for each household (to the next household, 1 unit each),
+// on every core.
+std::vector<Account> SignTransfers(Cluster* c, int households, std::size_t per_account, const std::string& chain_id) {
+  std::vector<Account> accounts(static_cast<std::size_t>(households));
+  std::vector<PrivateKey> keys(accounts.size());
+  std::vector<std::string> ids(accounts.size());
+  for (std::size_t i = 0; i < accounts.size(); ++i) {
+    char id[32];
+    std::snprintf(id, sizeof id, "house-%04zu", i + 1);
+    ids[i] = id;
+    if (!ReadKeyFile(c->KeyFile(id), &keys[i]).ok()) {
+      std::cerr << "nanum-load: cannot read " << c->KeyFile(id) << "\n";
+      std::exit(2);
+    }
+  }
+  const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (std::size_t i = t; i < accounts.size(); i += threads) {
+        for (std::size_t k = 0; k < per_account; ++k) {
+          TxBody b;
+          b.chain_id = chain_id;
+          b.signer = keys[i].public_key();
+          b.nonce = k + 1;
+          b.payload = Payload{Transfer{ids[(i + 1) % ids.size()], 1}};
+          const Transaction tx = Transaction::Sign(b, keys[i]);
+          v1::SubmitRequest req;
+          req.mutable_tx()->set_body(tx.body_bytes());
+          req.mutable_tx()->set_signature(std::string(reinterpret_cast<const char*>(tx.signature().data()), 64));
+          req.set_wait_for_commit(true);
+          req.set_timeout_ms(10'000);
+          accounts[i].txs.push_back(std::move(req));
+        }
+      }
+    });
+  }
+  for (auto& t : pool) t.join();
+  return accounts;
+}
+
+std::uint64_t Percentile(std::vector<std::uint64_t> v, unsigned pct) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  std::size_t i = (v.size() * pct + 99) / 100;
+  if (i > 0) --i;
+  return v[std::min(i, v.size() - 1)];
+}
+
+std::string Ms(std::uint64_t us) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%llu.%01llu", static_cast<unsigned long long>(us / 1000),
+                static_cast<unsigned long long>(us % 1000 / 100));
+  return b;
+}
+
+void Emit(const json& j, bool as_json) {
+  if (as_json) {
+    std::cout << j.dump() << "\n";
+    return;
+  }
+  for (auto& [k, v] : j.items()) std::cout << k << " " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"nanum-load: load, latency and fault runs against 4 nanumd validators on loopback"};
+  app.require_subcommand(1);
+  ClusterOptions o;
+  o.nanumd = NANUM_NANUMD;
+  o.nanumctl = NANUM_NANUMCTL;
+  o.dir = "/tmp/nanum-load";
+  o.validators = 4;
+  o.household_count = 2000;
+  bool as_json = false;
+  std::uint64_t seconds = 20, rate = 1000, inflight = 3000, rounds = 3, batch_delay_ms = 2, request_timeout_ms = 400;
+  app.add_option("--dir", o.dir, "community directory (replaced)");
+  app.add_option("--nanumd", o.nanumd);
+  app.add_option("--nanumctl", o.nanumctl);
+  app.add_option("--households", o.household_count, "accounts that send transfers");
+  app.add_option("--batch-delay-ms", batch_delay_ms, "consensus.batch_delay_ms of the validators");
+  app.add_option("--request-timeout-ms", request_timeout_ms, "consensus.request_timeout_ms of the validators");
+  app.add_flag("--json", as_json);
+  auto* saturate = app.add_subcommand("saturate", "committed transactions per second at saturation");
+  saturate->add_option("--seconds", seconds);
+  saturate->add_option("--inflight", inflight);
+  auto* latency = app.add_subcommand("latency", "commit latency at a fixed rate");
+  latency->add_option("--seconds", seconds);
+  latency->add_option("--rate", rate);
+  auto* fault = app.add_subcommand("fault", "kill the primary again and again under load; check the ledgers");
+  fault->add_option("--rounds", rounds);
+  fault->add_option("--rate", rate);
+  CLI11_PARSE(app, argc, argv);
+  if (*fault && !fault->count("--rate")) rate = 200;
+  ::signal(SIGPIPE, SIG_IGN);
+
+  o.consensus_toml = "batch_delay_ms = " + std::to_string(batch_delay_ms) +
+                     "\nmax_batch_txs = 2000\nrequest_timeout_ms = " + std::to_string(request_timeout_ms) +
+                     "\nview_change_timeout_ms = 1000\nresend_interval_ms = 100\nmax_pending = 200000";
+  std::unique_ptr<Cluster> cluster;
+  std::string error;
+  if (!Cluster::Create(o, &cluster, &error)) {
+    std::cerr << "nanum-load: " << error << "\n";
+    return 2;
+  }
+  const int n = o.validators;
+  for (int i = 0; i < n; ++i) cluster->Start(static_cast<std::size_t>(i));
+  if (!cluster->WaitUntilUp(20'000)) {
+    std::cerr << "nanum-load: the validators did not come up; logs in " << o.dir << "\n";
+    return 2;
+  }
+  v1::NodeStatus st;
+  cluster->Status(0, &st);
+  // Wait for the links: every validator connected to the 3 others.
+  for (int tries = 0; tries < 100; ++tries) {
+    int linked = 0;
+    for (int i = 0; i < n; ++i) {
+      v1::NodeStatus s;
+      if (cluster->Status(static_cast<std::size_t>(i), &s) && s.peers_connected() >= static_cast<std::uint32_t>(n - 1)) ++linked;
+    }
+    if (linked == n) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+
+  const std::uint64_t expected_tps = *saturate ? 20'000 : rate;
+  const std::uint64_t run_s = *fault ? rounds * 6 + 10 : seconds + 5;
+  const std::size_t per_account =
+      static_cast<std::size_t>(expected_tps * run_s / static_cast<std::uint64_t>(o.household_count) + 2);
+  const std::uint64_t t_sign = NowUs();
+  Engine engine(cluster.get(), SignTransfers(cluster.get(), o.household_count, per_account, st.chain_id()));
+  std::cerr << "signed " << per_account * static_cast<std::size_t>(o.household_count) << " transfers in "
+            << Ms(NowUs() - t_sign) << " ms\n";
+
+  json out = {{"mode", *saturate ? "saturate" : *latency ? "latency" : "fault"},
+              {"validators", n},
+              {"households", o.household_count},
+              {"cores", std::thread::hardware_concurrency()},
+              {"consensus", o.consensus_toml}};
+  int exit_code = 0;
+  const std::uint64_t t0 = NowUs();
+  std::thread runner([&] { engine.Run(*saturate ? 0 : rate, static_cast<std::size_t>(inflight)); });
+
+  if (*saturate || *latency) {
+    std::this_thread::sleep_for(std::chrono::seconds(seconds));
+    engine.Stop();
+    runner.join();
+    const std::uint64_t warm = t0 + 3'000'000, end = t0 + seconds * 1'000'000;
+    std::uint64_t committed = 0;
+    std::vector<std::uint64_t> lat;
+    for (const Record& r : engine.records()) {
+      if (!r.committed) continue;
+      if (r.done_us >= warm && r.done_us < end) ++committed;
+      if (r.sent_us >= warm && r.sent_us < end) lat.push_back(r.done_us - r.sent_us);
+    }
+    const std::uint64_t window_ms = (end - warm) / 1000;
+    const std::uint64_t tps = committed * 1000 / std::max<std::uint64_t>(window_ms, 1);
+    out["window_ms"] = window_ms;
+    out["committed_tps"] = tps;
+    out["latency_p50_ms"] = Ms(Percentile(lat, 50));
+    out["latency_p90_ms"] = Ms(Percentile(lat, 90));
+    out["latency_p99_ms"] = Ms(Percentile(lat, 99));
+    out["latency_max_ms"] = Ms(Percentile(lat, 100));
+    out["samples"] = lat.size();
+    out["offered_tps"] = *saturate ? json("closed loop, " + std::to_string(inflight) + " in flight") : json(rate);
+    out["driver_starved"] = engine.starved();
+    out["errors"] = engine.errors();
+  } else {
+    // Fault rounds. Load runs throughout; each round kills the primary, waits for commits to
+    // resume without it, restarts it and waits for it to catch up.
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    struct Kill {
+      int node;
+      std::uint64_t killed_us, restarted_us;
+    };
+    std::vector<Kill> kills;
+    for (std::uint64_t round = 0; round < rounds; ++round) {
+      int p = -1;
+      for (int tries = 0; tries < 100 && p < 0; ++tries) {
+        p = cluster->Primary();
+        if (p < 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      if (p < 0) {
+        std::cerr << "round " << round << ": no primary found\n";
+        exit_code = 1;
+        break;
+      }
+      engine.SetUp(p, false);
+      const std::uint64_t killed = NowUs();
+      cluster->Kill(static_cast<std::size_t>(p));
+      std::this_thread::sleep_for(std::chrono::seconds(3));
+      cluster->Start(static_cast<std::size_t>(p));
+      const std::uint64_t restarted = NowUs();
+      kills.push_back({p, killed, restarted});
+      // Caught up: its height reaches what the others had when it came back.
+      v1::NodeStatus other;
+      cluster->Status(static_cast<std::size_t>((p + 1) % n), &other);
+      for (int tries = 0; tries < 200; ++tries) {
+        v1::NodeStatus s;
+        if (cluster->Status(static_cast<std::size_t>(p), &s, 500) && s.height() >= other.height()) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      engine.SetUp(p, true);
+      std::this_thread::sleep_for(std::chrono::seconds(2));
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    engine.Stop();
+    runner.join();
+    const std::vector<Record> records = engine.records();
+
+    json rounds_out = json::array();
+    for (const Kill& k : kills) {
+      // Resumed: the first commit of a transaction sent after the kill.
+      std::uint64_t first = 0, during = 0;
+      for (const Record& r : records) {
+        if (!r.committed) continue;
+        if (r.sent_us >= k.killed_us && (first == 0 || r.done_us < first)) first = r.done_us;
+        if (r.done_us >= k.killed_us && r.done_us < k.restarted_us) ++during;
+      }
+      rounds_out.push_back({{"killed", cluster->nodes()[static_cast<std::size_t>(k.node)].name},
+                            {"resume_ms", first == 0 ? json(nullptr) : json(Ms(first - k.killed_us))},
+                            {"commits_while_down", during}});
+      if (first == 0 || during == 0) {
+        std::cerr << "FAIL: no commits while " << cluster->nodes()[static_cast<std::size_t>(k.node)].name << " was down\n";
+        exit_code = 1;
+      }
+    }
+    out["rounds"] = rounds_out;
+
+    // Every validator at the same height, with the same hash and state root.
+    std::vector<v1::NodeStatus> sts(static_cast<std::size_t>(n));
+    bool agree = false;
+    for (int tries = 0; tries < 300 && !agree; ++tries) {
+      agree = true;
+      for (int i = 0; i < n; ++i) agree = cluster->Status(static_cast<std::size_t>(i), &sts[static_cast<std::size_t>(i)]) && agree;
+      for (int i = 1; i < n && agree; ++i) {
+        agree = sts[static_cast<std::size_t>(i)].height() == sts[0].height() &&
+                sts[static_cast<std::size_t>(i)].block_hash() == sts[0].block_hash() &&
+                sts[static_cast<std::size_t>(i)].state_root() == sts[0].state_root();
+      }
+      if (!agree) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    out["final_height"] = sts[0].height();
+    out["validators_agree"] = agree;
+    if (!agree) {
+      std::cerr << "FAIL: the validators disagree or do not converge:";
+      for (const auto& s : sts) std::cerr << " " << s.height();
+      std::cerr << "\n";
+      exit_code = 1;
+    }
+    // Every transaction the client saw committed is in every validator's ledger, at the same place.
+    std::uint64_t seen = 0, missing = 0;
+    for (const Record& r : records) {
+      if (!r.committed) continue;
+      ++seen;
+      std::uint64_t height = 0;
+      for (int i = 0; i < n; ++i) {
+        grpc::ClientContext ctx;
+        v1::GetTransactionRequest req;
+        req.set_id(r.id);
+        v1::TransactionResponse resp;
+        grpc::Status s = cluster->nodes()[static_cast<std::size_t>(i)].client->GetTransaction(&ctx, req, &resp);
+        if (!s.ok() || (i > 0 && resp.outcome().height() != height)) {
+          ++missing;
+          break;
+        }
+        height = resp.outcome().height();
+      }
+    }
+    out["seen_committed"] = seen;
+    out["missing_or_misplaced"] = missing;
+    out["errors"] = engine.errors();
+    if (missing != 0 || seen == 0) {
+      std::cerr << "FAIL: " << missing << " of " << seen << " committed transactions are missing from some validator\n";
+      exit_code = 1;
+    }
+  }
+  for (int i = 0; i < n; ++i) cluster->Stop(static_cast<std::size_t>(i));
+  Emit(out, as_json);
+  return exit_code;
+}
