@@ -143,7 +143,6 @@ struct Replica::Impl {
     Transaction tx;
     std::uint64_t seq = 0;
     std::uint64_t arrival_ms = 0;
-    bool in_flight = false;
   };
 
   Config cfg;
@@ -190,6 +189,7 @@ struct Replica::Impl {
   // Request pool.
   std::map<Hash256, Pending> pool;
   std::map<std::uint64_t, Hash256> order;  // arrival order
+  std::map<std::uint64_t, Hash256> idle;   // the requests of `order` not in a logged block
   std::uint64_t next_seq = 1;
 
   // Peers and state transfer.
@@ -242,8 +242,17 @@ struct Replica::Impl {
     auto it = pool.find(id);
     if (it == pool.end()) return;
     order.erase(it->second.seq);
+    idle.erase(it->second.seq);
     pool.erase(it);
   }
+
+  void MarkInFlight(const Hash256& id) {
+    auto it = pool.find(id);
+    if (it == pool.end()) return;
+    idle.erase(it->second.seq);
+  }
+  // Every pending request is free to be proposed again (the log was dropped).
+  void ClearInFlight() { idle = order; }
 
   Status AddToPool(const Transaction& tx) {
     if (pool.count(tx.id()) != 0 || committed_unapplied_txs.count(tx.id()) != 0) {
@@ -259,6 +268,7 @@ struct Replica::Impl {
     p.seq = next_seq++;
     p.arrival_ms = now;
     order[p.seq] = tx.id();
+    idle[p.seq] = tx.id();
     pool.emplace(tx.id(), std::move(p));
     return Status::OK();
   }
@@ -305,21 +315,21 @@ struct Replica::Impl {
       auto v = hs.votes.find(next);
       if (v != hs.votes.end() && v->second.view == hs.view) return;
 
-      std::vector<Transaction> txs;
-      std::uint64_t oldest = now;
-      for (const auto& [seq, id] : order) {
-        Pending& p = pool.at(id);
-        if (p.in_flight) continue;
-        if (txs.empty()) oldest = p.arrival_ms;
-        txs.push_back(p.tx);
-        if (txs.size() >= cfg.max_batch_txs) break;
-      }
+      // Decide from the idle requests' count and oldest arrival before copying any: this
+      // runs on every request and tick, and the pool may hold many thousands.
       const bool empty_due = cfg.empty_block_interval_ms != 0 &&
                              parent->timestamp_ms + cfg.empty_block_interval_ms <= now;
-      if (txs.empty() && !empty_due) return;
-      if (!txs.empty() && txs.size() < cfg.max_batch_txs && oldest + cfg.batch_delay_ms > now &&
+      if (idle.empty() && !empty_due) return;
+      const std::uint64_t oldest = idle.empty() ? now : pool.at(idle.begin()->second).arrival_ms;
+      if (!idle.empty() && idle.size() < cfg.max_batch_txs && oldest + cfg.batch_delay_ms > now &&
           !empty_due) {
         return;
+      }
+      std::vector<Transaction> txs;
+      txs.reserve(std::min<std::size_t>(idle.size(), cfg.max_batch_txs));
+      for (const auto& [seq, id] : idle) {
+        txs.push_back(pool.at(id).tx);
+        if (txs.size() >= cfg.max_batch_txs) break;
       }
       const std::uint64_t time = std::max(now, parent->timestamp_ms + 1);
       Block block;
@@ -331,10 +341,7 @@ struct Replica::Impl {
       }
       if (!s.ok()) return;  // the application could not build; try again at the next tick
       if (block.txs.empty() && !empty_due) continue;  // every request was rejected
-      for (const Transaction& tx : block.txs) {
-        auto it = pool.find(tx.id());
-        if (it != pool.end()) it->second.in_flight = true;
-      }
+      for (const Transaction& tx : block.txs) MarkInFlight(tx.id());
       const Hash256 hash = block.Hash();
       Entry& e = log[next];
       e.block = block;
@@ -649,7 +656,7 @@ struct Replica::Impl {
     new_view_msg.reset();
     Dirty();
     log.clear();
-    for (auto& [id, p] : pool) p.in_flight = false;
+    ClearInFlight();
     vc_started_ms = now;
     vc_timer_running = false;
     ++view_changes_started;
@@ -793,7 +800,7 @@ struct Replica::Impl {
     vc_attempt = 0;
     view_entered_ms = now;
     log.clear();
-    for (auto& [id, p] : pool) p.in_flight = false;
+    ClearInFlight();
     for (auto it = latest_vc.begin(); it != latest_vc.end();) {
       it = it->second.vc.new_view <= hs.view ? latest_vc.erase(it) : std::next(it);
     }
@@ -813,10 +820,7 @@ struct Replica::Impl {
       e.since_ms = now;
       if (IsPrimary()) {
         hs.votes[h] = VoteRecord{hs.view, e.hash};
-        for (const Transaction& tx : b.txs) {
-          auto it = pool.find(tx.id());
-          if (it != pool.end()) it->second.in_flight = true;
-        }
+        for (const Transaction& tx : b.txs) MarkInFlight(tx.id());
       }
     }
     if (base.height > committed.height) {
@@ -1124,9 +1128,10 @@ struct Replica::Impl {
       for (const auto& [seq, id] : order) Broadcast(Request{pool.at(id).tx});
       pool.clear();
       order.clear();
+      idle.clear();
       own_checkpoint.reset();
     } else {
-      for (auto& [id, p] : pool) p.in_flight = false;
+      ClearInFlight();
     }
   }
 };

@@ -140,12 +140,20 @@ void Node::Submit(Transaction tx, bool wait, std::uint64_t timeout_ms, SubmitDon
 }
 
 void Node::Deliver(std::string bytes) {
+  std::vector<std::string> one;
+  one.push_back(std::move(bytes));
+  Deliver(std::move(one));
+}
+
+void Node::Deliver(std::vector<std::string> messages) {
   {
     std::lock_guard<std::mutex> l(mu_);
-    if (queue_.size() >= 100'000) return;  // overloaded: peers resend what matters
-    Item it;
-    it.message = std::move(bytes);
-    queue_.push_back(std::move(it));
+    for (std::string& m : messages) {
+      if (queue_.size() >= kMaxQueued) break;
+      Item it;
+      it.message = std::move(m);
+      queue_.push_back(std::move(it));
+    }
   }
   cv_.notify_one();
 }
@@ -183,7 +191,10 @@ void Node::Loop() {
     std::deque<Item> items;
     {
       std::unique_lock<std::mutex> l(mu_);
-      cv_.wait_for(l, std::chrono::milliseconds(kTickMs), [&] { return stop_ || !queue_.empty(); });
+      // While this node is the primary with requests waiting, tick every millisecond so that
+      // a batch is cut as soon as its delay is up.
+      const bool proposing = replica_status_.primary && replica_status_.pending > 0;
+      cv_.wait_for(l, std::chrono::milliseconds(proposing ? 1 : kTickMs), [&] { return stop_ || !queue_.empty(); });
       if (stop_) break;
       items.swap(queue_);
     }
@@ -222,9 +233,11 @@ void Node::Loop() {
           (void)ignored;
         }
       }
-      HandleReady();
     }
-    if (now >= next_tick) {
+    // One Ready for everything that arrived: one hard-state write, one send per message.
+    HandleReady();
+    const bool proposing = replica_status_.primary && replica_status_.pending > 0;
+    if (now >= next_tick || proposing) {
       replica_->Tick(now);
       next_tick = now + kTickMs;
       HandleReady();

@@ -96,8 +96,11 @@ class Node {
   // refused (wait == false), or committed, rejected or timed out (wait == true).
   using SubmitDone = std::function<void(const Status&, const Hash256& id, const std::optional<TxOutcome>&)>;
   void Submit(Transaction tx, bool wait, std::uint64_t timeout_ms, SubmitDone done);
-  // A message from a peer (already authenticated by the transport).
+  // Messages from a peer (already authenticated by the transport). Dropped when the queue
+  // holds kMaxQueued items already: peers resend what matters.
   void Deliver(std::string bytes);
+  void Deliver(std::vector<std::string> messages);
+  static constexpr std::size_t kMaxQueued = 100'000;
 
   NodeStatusInfo status() const;
   NodeCounters counters() const;

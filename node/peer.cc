@@ -24,6 +24,7 @@ namespace pb = nanum::v1;
 constexpr std::uint64_t kHandshakeMs = 5000;
 constexpr std::uint64_t kMinBackoffMs = 100;
 constexpr std::uint64_t kMaxBackoffMs = 2000;
+constexpr std::size_t kMaxBatchBytes = 4 * 1024 * 1024;
 constexpr int kMaxFrameBytes = static_cast<int>(pbft::kMaxMessageBytes + 4096);
 
 std::uint64_t NowMs() {
@@ -173,21 +174,32 @@ class PeerNet::Impl final : public pb::Peer::Service {
     best->cv.notify_one();
   }
 
-  // Writes queued messages until the link closes or a write fails.
+  // Writes queued messages until the link closes or a write fails: whatever has queued up
+  // since the last write goes as one frame (up to kMaxBatchBytes), so a busy link costs one
+  // write per batch rather than per message.
   template <typename Stream>
   void WriteLoop(Link* link, Stream* stream) {
     for (;;) {
-      std::string bytes;
+      pb::PeerFrame f;
       {
         std::unique_lock<std::mutex> l(link->mu);
         link->cv.wait(l, [&] { return link->closed || !link->queue.empty(); });
         if (link->closed) return;
-        bytes = std::move(link->queue.front());
-        link->queue.pop_front();
-        link->queued_bytes -= bytes.size();
+        std::size_t bytes = 0;
+        if (link->queue.size() == 1) {
+          bytes = link->queue.front().size();
+          f.set_message(std::move(link->queue.front()));
+          link->queue.pop_front();
+        } else {
+          pb::PeerBatch* b = f.mutable_batch();
+          while (!link->queue.empty() && (b->messages_size() == 0 || bytes + link->queue.front().size() <= kMaxBatchBytes)) {
+            bytes += link->queue.front().size();
+            b->add_messages(std::move(link->queue.front()));
+            link->queue.pop_front();
+          }
+        }
+        link->queued_bytes -= bytes;
       }
-      pb::PeerFrame f;
-      f.set_message(std::move(bytes));
       if (!stream->Write(f)) {
         link->Close();
         link->Cancel();
@@ -201,11 +213,17 @@ class PeerNet::Impl final : public pb::Peer::Service {
   void ReadLoop(Link* link, Stream* stream) {
     pb::PeerFrame f;
     while (stream->Read(&f)) {
-      if (f.frame_case() != pb::PeerFrame::kMessage) {
+      if (f.frame_case() == pb::PeerFrame::kMessage) {
+        node->Deliver(std::move(*f.mutable_message()));
+      } else if (f.frame_case() == pb::PeerFrame::kBatch) {
+        std::vector<std::string> batch;
+        batch.reserve(static_cast<std::size_t>(f.batch().messages_size()));
+        for (std::string& m : *f.mutable_batch()->mutable_messages()) batch.push_back(std::move(m));
+        node->Deliver(std::move(batch));
+      } else {
         Log(Level::kWarn, "peer sent a handshake frame after the handshake; closing", {{"peer", link->peer.Hex()}});
         break;
       }
-      node->Deliver(std::move(*f.mutable_message()));
     }
     link->Close();
     link->Cancel();
