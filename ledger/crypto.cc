@@ -15,6 +15,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
 
 namespace nanum {
 namespace {
@@ -68,8 +69,20 @@ std::optional<std::string> FromHex(std::string_view hex) {
   return out;
 }
 
+namespace {
+// SHA-256 fetched from OpenSSL's provider once: passing EVP_sha256() makes OpenSSL 3 fetch it
+// again on every digest, which cost more than the hashing of a small message.
+const EVP_MD* Sha256Md() {
+  static const EVP_MD* md = [] {
+    const EVP_MD* m = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return m != nullptr ? m : EVP_sha256();
+  }();
+  return md;
+}
+}  // namespace
+
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
-  if (ctx_ == nullptr || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr) != 1) {
+  if (ctx_ == nullptr || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), Sha256Md(), nullptr) != 1) {
     std::fprintf(stderr, "nanum: OpenSSL cannot initialise SHA-256\n");
     std::abort();
   }
@@ -97,7 +110,7 @@ Hash256 Sha256::Finish() {
 Hash256 Sha256Of(std::string_view data) {
   Hash256 out{};
   unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
+  EVP_Digest(data.data(), data.size(), out.data(), &len, Sha256Md(), nullptr);
   return out;
 }
 
@@ -130,10 +143,29 @@ Status PublicKey::Parse(const std::array<std::uint8_t, 32>& xonly, PublicKey* ou
   return Status::OK();
 }
 
+namespace {
+struct KeyBytesHash {
+  std::size_t operator()(const std::array<std::uint8_t, 32>& k) const {
+    std::size_t h;
+    std::memcpy(&h, k.data(), sizeof h);  // a curve point's x coordinate is well mixed
+    return h;
+  }
+};
+}  // namespace
+
 bool Verify(const PublicKey& key, const Hash256& msg, const Signature& sig) {
-  secp256k1_xonly_pubkey pk;
-  if (!secp256k1_xonly_pubkey_parse(Context(), &pk, key.bytes().data())) return false;
-  return secp256k1_schnorrsig_verify(Context(), sig.data(), msg.data(), msg.size(), &pk) == 1;
+  // Parsing an x-only key takes a square root, a sixth of a verification; the keys a node
+  // sees are few (members and validators), so each thread keeps the ones it has parsed.
+  // The cache changes only the cost, never the answer.
+  thread_local std::unordered_map<std::array<std::uint8_t, 32>, secp256k1_xonly_pubkey, KeyBytesHash> parsed;
+  auto it = parsed.find(key.bytes());
+  if (it == parsed.end()) {
+    secp256k1_xonly_pubkey pk;
+    if (!secp256k1_xonly_pubkey_parse(Context(), &pk, key.bytes().data())) return false;
+    if (parsed.size() >= 65536) parsed.clear();
+    it = parsed.emplace(key.bytes(), pk).first;
+  }
+  return secp256k1_schnorrsig_verify(Context(), sig.data(), msg.data(), msg.size(), &it->second) == 1;
 }
 
 PrivateKey PrivateKey::Generate() {

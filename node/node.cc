@@ -313,20 +313,26 @@ void Node::HandleReady() {
       for (const pbft::Outgoing& o : r.messages) transport_->Send(o.to, set, o.msg.Encode());
     }
     replica_->Advance();
-    std::lock_guard<std::mutex> l(mu_);
-    const pbft::ReplicaStatus before = replica_status_;
-    replica_status_ = replica_->status();
-    if (replica_status_.epoch != before.epoch) {
-      validators_ = replica_->epoch().validators;
-      Log(Level::kInfo, "validator set changed", {{"from_height", std::to_string(replica_status_.epoch)},
-                                                  {"validators", std::to_string(validators_.size())},
-                                                  {"validator", replica_status_.validator ? "true" : "false"}});
-    }
-    if (replica_status_.view != before.view || replica_status_.changing != before.changing) {
-      Log(Level::kInfo, replica_status_.changing ? "view change started" : "view changed",
-          {{"view", std::to_string(replica_status_.view)}, {"primary", replica_status_.primary ? "true" : "false"},
-           {"height", std::to_string(replica_status_.committed_height)}});
-    }
+  }
+  UpdateSnapshot();
+}
+
+void Node::UpdateSnapshot() {
+  // Also when there was no Ready: a request that joined the pool changes `pending`, which
+  // decides how often the loop ticks.
+  std::lock_guard<std::mutex> l(mu_);
+  const pbft::ReplicaStatus before = replica_status_;
+  replica_status_ = replica_->status();
+  if (replica_status_.epoch != before.epoch) {
+    validators_ = replica_->epoch().validators;
+    Log(Level::kInfo, "validator set changed", {{"from_height", std::to_string(replica_status_.epoch)},
+                                                {"validators", std::to_string(validators_.size())},
+                                                {"validator", replica_status_.validator ? "true" : "false"}});
+  }
+  if (replica_status_.view != before.view || replica_status_.changing != before.changing) {
+    Log(Level::kInfo, replica_status_.changing ? "view change started" : "view changed",
+        {{"view", std::to_string(replica_status_.view)}, {"primary", replica_status_.primary ? "true" : "false"},
+         {"height", std::to_string(replica_status_.committed_height)}});
   }
 }
 

@@ -114,6 +114,7 @@ class Node {
   explicit Node(NodeOptions options);
   void Loop();
   void HandleReady();
+  void UpdateSnapshot();
   Status PersistHardState(const std::string& bytes);
 
   struct Waiter {

@@ -305,13 +305,15 @@ int main(int argc, char** argv) {
   o.validators = 4;
   o.household_count = 2000;
   bool as_json = false;
-  std::uint64_t seconds = 20, rate = 1000, inflight = 3000, rounds = 3, batch_delay_ms = 2, request_timeout_ms = 400;
+  std::uint64_t seconds = 20, rate = 1000, inflight = 3000, rounds = 3, batch_delay_ms = 2, request_timeout_ms = 400,
+                max_in_flight = 4;
   app.add_option("--dir", o.dir, "community directory (replaced)");
   app.add_option("--nanumd", o.nanumd);
   app.add_option("--nanumctl", o.nanumctl);
   app.add_option("--households", o.household_count, "accounts that send transfers");
   app.add_option("--batch-delay-ms", batch_delay_ms, "consensus.batch_delay_ms of the validators");
   app.add_option("--request-timeout-ms", request_timeout_ms, "consensus.request_timeout_ms of the validators");
+  app.add_option("--max-in-flight", max_in_flight, "consensus.max_in_flight of the validators");
   app.add_flag("--json", as_json);
   auto* saturate = app.add_subcommand("saturate", "committed transactions per second at saturation");
   saturate->add_option("--seconds", seconds);
@@ -327,7 +329,7 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
 
   o.consensus_toml = "batch_delay_ms = " + std::to_string(batch_delay_ms) +
-                     "\nmax_batch_txs = 2000\nrequest_timeout_ms = " + std::to_string(request_timeout_ms) +
+                     "\nmax_batch_txs = 2000\nmax_in_flight = " + std::to_string(max_in_flight) + "\nrequest_timeout_ms = " + std::to_string(request_timeout_ms) +
                      "\nview_change_timeout_ms = 1000\nresend_interval_ms = 100\nmax_pending = 200000";
   std::unique_ptr<Cluster> cluster;
   std::string error;
