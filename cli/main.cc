@@ -1,124 +1,278 @@
-// nanumctl: the command line for households, operators and auditors. It talks to a node
-// over gRPC (--node host:port) and signs transactions locally with the user's key file.
+// nanumctl: the command line for households, operators and auditors. It talks to a node over
+// gRPC (--node host:port) and signs transactions locally with the user's key file. Tables
+// for people by default; --json prints one JSON object per result (or per row, for lists
+// and blocks) with the field names documented in docs/CLI.md.
 //
-// Done so far (the rest of issue 5's subcommands are unfinished):
-//   nanumctl keygen FILE                      a new key file (mode 0600); prints its public key
-//   nanumctl init DIR --validators N …        a new community: keys, genesis.json, a config per node
-//   nanumctl status                           the node's status
-//   nanumctl transfer --key F --to ID AMOUNT  a signed transfer, waiting for its result
-// Every command takes --json for output with stable field names (docs/CLI.md).
+// Exit codes: 0 done; 1 usage, key file or node error; 3 the transaction committed but
+// failed (its result names why, e.g. insufficient_funds).
+//
+// Not built yet (issue 5, unfinished): `watch` (needs the API's event subscriptions) and
+// `audit`.
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
+#include <iomanip>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 #include <grpcpp/grpcpp.h>
 #include <nlohmann/json.hpp>
 
-#include "chaincode/genesis_file.h"
 #include "chaincode/market.h"
+#include "cli/cli.h"
+#include "ledger/block.h"
 #include "ledger/crypto.h"
 #include "ledger/transaction.h"
 #include "nanum/v1/node.grpc.pb.h"
 
 using namespace nanum;
+using namespace nanum::cli;
 using nlohmann::json;
-namespace fs = std::filesystem;
 
-namespace {
+namespace nanum::cli {
 
 int Fail(const std::string& what) {
   std::cerr << "nanumctl: " << what << "\n";
   return 1;
 }
 
-std::string Hex(const std::string& bytes) {
-  return ToHex(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
-}
+}  // namespace nanum::cli
 
-std::unique_ptr<v1::Nanum::Stub> Connect(const std::string& addr) {
-  return v1::Nanum::NewStub(grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()));
+namespace {
+
+std::string Hex(const std::string& bytes) { return ToHex(bytes); }
+std::string Raw(const PublicKey& k) { return std::string(reinterpret_cast<const char*>(k.bytes().data()), 32); }
+
+std::uint64_t NowMs() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
 }
 
 int GrpcFail(const grpc::Status& s) {
-  return Fail(std::string(s.error_code() == grpc::StatusCode::UNAVAILABLE ? "node unreachable: " : "") + s.error_message());
+  return Fail(std::string(s.error_code() == grpc::StatusCode::UNAVAILABLE ? "node unreachable: " : "") +
+              s.error_message());
 }
 
-// A new key file, refusing to overwrite.
-Status NewKey(const std::string& path, PrivateKey* key) {
-  *key = PrivateKey::Generate();
-  return WriteKeyFile(path, *key);
+bool ParseKeyHex(const std::string& hex, PublicKey* out) {
+  auto b = FixedFromHex<32>(hex);
+  return b && PublicKey::Parse(*b, out).ok();
 }
 
-int Init(const std::string& dir, const std::string& community, const std::string& chain_id, int validators,
-         int followers, const std::vector<std::string>& households, std::uint64_t slot_seconds, int base_port) {
-  if (fs::exists(dir) && !fs::is_empty(dir)) return Fail(dir + " exists and is not empty; choose a new directory");
-  fs::create_directories(dir + "/keys");
-  market::Genesis g;
-  g.info.name = community;
-  g.info.chain_id = chain_id;
-  g.info.genesis_time_ms = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
-  if (slot_seconds != 0) {
-    g.params.slot_seconds = slot_seconds;
-    g.params.gate_closure_seconds = std::min<std::uint64_t>(g.params.gate_closure_seconds, slot_seconds / 5);
-    g.params.settlement_delay_seconds = slot_seconds;
-  }
-  std::vector<std::string> nodes;
-  for (int i = 0; i < validators; ++i) nodes.push_back("validator-" + std::to_string(i));
-  for (int i = 0; i < followers; ++i) nodes.push_back("follower-" + std::to_string(i));
-  PrivateKey k;
-  std::vector<PublicKey> node_keys;
-  for (std::size_t i = 0; i < nodes.size(); ++i) {
-    if (Status s = NewKey(dir + "/keys/" + nodes[i] + ".key", &k); !s.ok()) return Fail(s.ToString());
-    node_keys.push_back(k.public_key());
-    if (i < static_cast<std::size_t>(validators)) g.validators.push_back(k.public_key());
-  }
-  std::sort(g.validators.begin(), g.validators.end());
-  if (Status s = NewKey(dir + "/keys/admin.key", &k); !s.ok()) return Fail(s.ToString());
-  g.members.push_back({"admin", k.public_key(), true});
-  for (const std::string& h : households) {
-    if (Status s = NewKey(dir + "/keys/" + h + ".key", &k); !s.ok()) return Fail(s.ToString());
-    g.members.push_back({h, k.public_key(), false});
-    if (Status s = NewKey(dir + "/keys/" + h + "-oracle.key", &k); !s.ok()) return Fail(s.ToString());
-    g.meters.push_back(BindMeter{"m-" + h, h, k.public_key()});
-  }
-  Block b;
-  WriteSet w;
-  if (Status s = market::GenesisBlock(g, &b, &w); !s.ok()) return Fail(s.ToString());
-  std::ofstream(dir + "/genesis.json") << market::FormatGenesis(g);
-  for (std::size_t i = 0; i < nodes.size(); ++i) {
-    std::ofstream c(dir + "/" + nodes[i] + ".toml");
-    c << "# nanumd configuration for " << nodes[i] << " of " << community << " (written by nanumctl init).\n"
-      << "# Every option: deploy/nanumd.toml.sample. Relative paths are from this file's directory.\n"
-      << "[node]\n"
-      << "data_dir = \"data/" << nodes[i] << "\"\n"
-      << "key_file = \"keys/" << nodes[i] << ".key\"\n"
-      << "genesis_file = \"genesis.json\"\n\n"
-      << "[api]\n"
-      << "listen = \"127.0.0.1:" << base_port + static_cast<int>(i) << "\"\n\n"
-      << "[http]\n"
-      << "listen = \"127.0.0.1:" << base_port + 200 + static_cast<int>(i) << "\"\n\n"
-      << "[peer]\n"
-      << "listen = \"127.0.0.1:" << base_port + 100 + static_cast<int>(i) << "\"\n";
-    // Every node dials the validators; validators also accept the followers, which dial them.
-    const bool is_validator = i < static_cast<std::size_t>(validators);
-    for (std::size_t j = 0; j < nodes.size(); ++j) {
-      if (j == i) continue;
-      const bool peer_is_validator = j < static_cast<std::size_t>(validators);
-      if (!peer_is_validator && !is_validator) continue;
-      c << "\n[[peers]]  # " << nodes[j] << "\n"
-        << "key = \"" << node_keys[j].Hex() << "\"\n";
-      if (peer_is_validator) c << "address = \"127.0.0.1:" << base_port + 100 + static_cast<int>(j) << "\"\n";
+// Output: a table for people, JSON lines for scripts.
+class Output {
+ public:
+  explicit Output(bool as_json) : json_(as_json) {}
+  bool json() const { return json_; }
+
+  // One object: `key value` lines, or one JSON line.
+  void Object(const nlohmann::json& j) const {
+    if (json_) {
+      std::cout << j.dump() << "\n";
+      return;
     }
+    std::size_t w = 0;
+    for (auto& [k, v] : j.items()) w = std::max(w, k.size());
+    for (auto& [k, v] : j.items()) std::cout << std::left << std::setw(static_cast<int>(w)) << k << "  " << Text(v) << "\n";
   }
-  std::cout << "community " << community << " (" << chain_id << ") in " << dir << "\n"
-            << "  genesis block " << ToHex(b.Hash()) << "\n"
-            << "  " << validators << " validators, " << followers << " followers, " << households.size()
-            << " households, slot " << g.params.slot_seconds << " s\n"
-            << "  start a node:  nanumd --config " << dir << "/" << nodes[0] << ".toml\n";
-  return 0;
+
+  // Rows with the given columns: an aligned table, or one JSON line per row.
+  void Rows(const std::vector<std::string>& columns, const std::vector<nlohmann::json>& rows) const {
+    if (json_) {
+      for (const auto& r : rows) std::cout << r.dump() << "\n";
+      return;
+    }
+    std::vector<std::size_t> w;
+    for (const auto& c : columns) w.push_back(c.size());
+    for (const auto& r : rows) {
+      for (std::size_t i = 0; i < columns.size(); ++i) w[i] = std::max(w[i], Text(r.value(columns[i], nlohmann::json())).size());
+    }
+    for (std::size_t i = 0; i < columns.size(); ++i) std::cout << std::left << std::setw(static_cast<int>(w[i] + 2)) << columns[i];
+    std::cout << "\n";
+    for (const auto& r : rows) {
+      for (std::size_t i = 0; i < columns.size(); ++i) {
+        std::cout << std::left << std::setw(static_cast<int>(w[i] + 2)) << Text(r.value(columns[i], nlohmann::json()));
+      }
+      std::cout << "\n";
+    }
+    if (rows.empty()) std::cout << "(none)\n";
+  }
+
+ private:
+  static std::string Text(const nlohmann::json& v) {
+    if (v.is_null()) return "-";
+    if (v.is_string()) return v.get<std::string>();
+    return v.dump();
+  }
+  bool json_;
+};
+
+// ---- JSON for the API's records (field names: docs/CLI.md). ----
+
+json MemberJson(const v1::MemberInfo& m) {
+  return {{"id", m.id()}, {"key", Hex(m.key())}, {"active", m.active()}, {"admin", m.admin()},
+          {"available", m.available()}, {"escrow", m.escrow()}, {"open_orders", m.open_orders()}};
+}
+
+json OrderJson(const v1::OrderInfo& o) {
+  return {{"id", Hex(o.id())}, {"owner", o.owner()}, {"side", o.side()}, {"slot", o.slot()},
+          {"quantity_wh", o.quantity_wh()}, {"remaining_wh", o.remaining_wh()}, {"price", o.price()},
+          {"status", o.status()}, {"height", o.height()}};
+}
+
+json ContractJson(const v1::ContractInfo& c) {
+  return {{"id", c.id()}, {"slot", c.slot()}, {"seller", c.seller()}, {"buyer", c.buyer()},
+          {"quantity_wh", c.quantity_wh()}, {"price", c.price()}, {"settled", c.settled()},
+          {"delivered_wh", c.delivered_wh()}, {"paid", c.paid()}, {"penalty", c.penalty()},
+          {"height", c.height()}, {"sell_order", Hex(c.sell_order())}, {"buy_order", Hex(c.buy_order())}};
+}
+
+json SettlementJson(const v1::SettlementInfo& s) {
+  return {{"slot", s.slot()}, {"member", s.member()}, {"sold_wh", s.sold_wh()}, {"exported_wh", s.exported_wh()},
+          {"delivered_sold_wh", s.delivered_sold_wh()}, {"bought_wh", s.bought_wh()},
+          {"imported_wh", s.imported_wh()}, {"delivered_bought_wh", s.delivered_bought_wh()},
+          {"export_measured", s.export_measured()}, {"import_measured", s.import_measured()},
+          {"received", s.received()}, {"paid", s.paid()}, {"refunded", s.refunded()},
+          {"penalty_paid", s.penalty_paid()}, {"penalty_received", s.penalty_received()}, {"height", s.height()}};
+}
+
+json ReadingJson(const v1::ReadingInfo& r) {
+  return {{"meter", r.meter()}, {"slot", r.slot()}, {"sequence", r.sequence()}, {"export_wh", r.export_wh()},
+          {"import_wh", r.import_wh()}, {"cum_export_wh", r.cum_export_wh()}, {"cum_import_wh", r.cum_import_wh()},
+          {"power_mw", r.power_mw()}, {"voltage_mv", r.voltage_mv()}, {"current_ma", r.current_ma()},
+          {"power_factor_permille", r.power_factor_permille()}, {"height", r.height()}, {"late", r.late()}};
+}
+
+json ActionJson(const Action& a) {
+  return std::visit(
+      [](const auto& x) -> json {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, RegisterMember>) {
+          return {{"action", "register_member"}, {"member", x.member_id}, {"key", x.key.Hex()}};
+        } else if constexpr (std::is_same_v<T, SetMemberStatus>) {
+          return {{"action", "set_member_status"}, {"member", x.member_id}, {"active", x.active}};
+        } else if constexpr (std::is_same_v<T, BindMeter>) {
+          return {{"action", "bind_meter"}, {"meter", x.meter_id}, {"member", x.member_id}, {"oracle", x.oracle.Hex()}};
+        } else if constexpr (std::is_same_v<T, Deposit>) {
+          return {{"action", "deposit"}, {"member", x.member_id}, {"amount", x.amount}};
+        } else if constexpr (std::is_same_v<T, Withdraw>) {
+          return {{"action", "withdraw"}, {"member", x.member_id}, {"amount", x.amount}};
+        } else {
+          json keys = json::array();
+          for (const PublicKey& k : x.validators) keys.push_back(k.Hex());
+          return {{"action", "set_validators"}, {"validators", keys}};
+        }
+      },
+      a);
+}
+
+json PayloadJson(const Payload& p) {
+  return std::visit(
+      [](const auto& x) -> json {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, Transfer>) {
+          return {{"type", "transfer"}, {"to", x.to}, {"amount", x.amount}};
+        } else if constexpr (std::is_same_v<T, Govern>) {
+          return {{"type", "govern"}, {"salt", x.salt}, {"proposal", ToHex(ProposalId(x))}, {"action", ActionJson(x.action)}};
+        } else if constexpr (std::is_same_v<T, PlaceOrder>) {
+          return {{"type", "place_order"}, {"side", x.side == Side::kBuy ? "buy" : "sell"}, {"slot", x.slot},
+                  {"quantity_wh", x.quantity_wh}, {"price", x.price}};
+        } else if constexpr (std::is_same_v<T, CancelOrder>) {
+          return {{"type", "cancel_order"}, {"order", ToHex(x.order_id)}};
+        } else {
+          return {{"type", "submit_reading"}, {"meter", x.meter_id}, {"slot", x.slot}, {"sequence", x.sequence},
+                  {"export_wh", x.export_wh}, {"import_wh", x.import_wh}, {"cum_export_wh", x.cum_export_wh},
+                  {"cum_import_wh", x.cum_import_wh}, {"power_mw", x.power_mw}, {"voltage_mv", x.voltage_mv},
+                  {"current_ma", x.current_ma}, {"power_factor_permille", x.power_factor_permille}};
+        }
+      },
+      p);
+}
+
+// A node and what the subcommands need from it.
+class Node {
+ public:
+  explicit Node(const std::string& addr)
+      : client_(v1::Nanum::NewStub(grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()))) {}
+  v1::Nanum::Stub* operator->() { return client_.get(); }
+
+  static void Deadline(grpc::ClientContext* ctx, int seconds = 10) {
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+  }
+
+  grpc::Status Market(v1::MarketInfo* out) {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    return client_->GetMarket(&ctx, v1::GetMarketRequest{}, out);
+  }
+
+  // The member id for --member, or for the key in --key.
+  grpc::Status MemberId(const std::string& member, const std::string& key_path, std::string* out) {
+    if (!member.empty()) {
+      *out = member;
+      return grpc::Status::OK;
+    }
+    if (key_path.empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "give --member or --key");
+    PrivateKey k;
+    if (Status s = ReadKeyFile(key_path, &k); !s.ok()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, s.ToString());
+    }
+    v1::GetMemberRequest req;
+    req.set_key(Raw(k.public_key()));
+    v1::MemberInfo m;
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    grpc::Status s = client_->GetMember(&ctx, req, &m);
+    if (s.ok()) *out = m.id();
+    return s;
+  }
+
+  // Signs `payload` with the key in `key_path`, submits it and waits for its commit.
+  int SubmitAndReport(const std::string& key_path, const Payload& payload, const Output& out) {
+    PrivateKey k;
+    if (Status s = ReadKeyFile(key_path, &k); !s.ok()) return Fail(s.ToString());
+    v1::NodeStatus st;
+    {
+      grpc::ClientContext ctx;
+      Deadline(&ctx);
+      if (grpc::Status s = client_->GetStatus(&ctx, v1::GetStatusRequest{}, &st); !s.ok()) return GrpcFail(s);
+    }
+    v1::GetNextNonceResponse nonce;
+    {
+      grpc::ClientContext ctx;
+      Deadline(&ctx);
+      v1::GetNextNonceRequest req;
+      req.set_key(Raw(k.public_key()));
+      if (grpc::Status s = client_->GetNextNonce(&ctx, req, &nonce); !s.ok()) return GrpcFail(s);
+    }
+    TxBody body;
+    body.chain_id = st.chain_id();
+    body.signer = k.public_key();
+    body.nonce = nonce.next_nonce();
+    body.payload = payload;
+    const Transaction tx = Transaction::Sign(body, k);
+    v1::SubmitRequest req;
+    req.mutable_tx()->set_body(tx.body_bytes());
+    req.mutable_tx()->set_signature(std::string(reinterpret_cast<const char*>(tx.signature().data()), 64));
+    req.set_wait_for_commit(true);
+    req.set_timeout_ms(20'000);
+    grpc::ClientContext ctx;
+    Deadline(&ctx, 30);
+    v1::SubmitResponse resp;
+    if (grpc::Status s = client_->Submit(&ctx, req, &resp); !s.ok()) return GrpcFail(s);
+    out.Object({{"tx_id", Hex(resp.tx_id())}, {"committed", resp.committed()}, {"height", resp.outcome().height()},
+                {"result", resp.outcome().result()}});
+    return resp.outcome().result_code() == 0 ? 0 : 3;
+  }
+
+ private:
+  std::unique_ptr<v1::Nanum::Stub> client_;
+};
+
+std::uint64_t RandomSalt() {
+  std::uint64_t salt = 0;
+  SecureRandom(reinterpret_cast<std::uint8_t*>(&salt), sizeof salt);
+  return salt;
 }
 
 }  // namespace
@@ -126,17 +280,30 @@ int Init(const std::string& dir, const std::string& community, const std::string
 int main(int argc, char** argv) {
   CLI::App app{"nanumctl: households, operators and auditors of a nanum community"};
   app.require_subcommand(1);
-  std::string node = "127.0.0.1:7701";
+  std::string node_addr = "127.0.0.1:7701";
   bool as_json = false;
-  app.add_option("--node", node, "the node's API address (host:port)");
-  app.add_flag("--json", as_json, "machine-readable output (stable field names)");
+  app.add_option("--node", node_addr, "the node's API address (host:port)")->envname("NANUM_NODE");
+  app.add_flag("--json", as_json, "machine-readable output (stable field names, docs/CLI.md)");
 
-  std::string key_path;
+  // Options shared by several subcommands.
+  std::string key_path, member, to, hex, meter_id;
+  std::uint64_t amount = 0, slot = 0, in_slots = 0, wh = 0, price = 0, salt = 0, from = 0, limit = 0;
+  std::string side;
+  auto slot_options = [&](CLI::App* c) {
+    c->add_option("--slot", slot, "slot number (Unix time / slot length)");
+    c->add_option("--in", in_slots, "or: this many slots after the current one");
+  };
+  auto key_option = [&](CLI::App* c, bool required) {
+    auto* o = c->add_option("--key", key_path, "your key file");
+    if (required) o->required();
+  };
+
+  // ---- setting up ----
   auto* keygen = app.add_subcommand("keygen", "create a key file (mode 0600) and print its public key");
   keygen->add_option("file", key_path)->required();
 
   std::string dir, community = "Local Community", chain_id = "local-1";
-  int validators = 1, followers = 0, base_port = 7701;
+  int validators = 1, followers = 0, base_port = 7701, household_count = 0;
   std::uint64_t slot_seconds = 0;
   std::vector<std::string> households;
   auto* init = app.add_subcommand("init", "make a new community: keys, genesis, a config per node");
@@ -146,23 +313,115 @@ int main(int argc, char** argv) {
   init->add_option("--validators", validators)->check(CLI::Range(1, 256));
   init->add_option("--followers", followers)->check(CLI::Range(0, 1000));
   init->add_option("--households", households, "member ids; each gets a key, a meter and an oracle key");
-  int household_count = 0;
   init->add_option("--household-count", household_count, "also add households house-0001, house-0002, …")
       ->check(CLI::Range(0, 100000));
   init->add_option("--slot-seconds", slot_seconds, "market slot length (default 900)");
   init->add_option("--base-port", base_port,
                    "API port of the first node; the others follow; peer ports are 100 above, HTTP 200 above");
 
+  // ---- anyone ----
   auto* status = app.add_subcommand("status", "the node's status");
+  auto* market = app.add_subcommand("market", "the community's parameters, token supply and validators");
+  auto* members = app.add_subcommand("members", "members, by id");
+  members->add_option("--after", member, "start after this id");
+  members->add_option("--limit", limit);
+  auto* balance = app.add_subcommand("balance", "a member's balance (yours with --key)");
+  balance->add_option("--member", member);
+  key_option(balance, false);
+  auto* book = app.add_subcommand("book", "a slot's open orders by price");
+  slot_options(book);
+  auto* slotc = app.add_subcommand("slot", "a slot's phase, clearing price and volume");
+  slot_options(slotc);
+  auto* meter = app.add_subcommand("meter", "a meter's owner, oracle and registers");
+  meter->add_option("id", meter_id)->required();
+  auto* readings = app.add_subcommand("readings", "a meter's readings by slot");
+  readings->add_option("meter", meter_id)->required();
+  readings->add_option("--from-slot", from);
+  readings->add_option("--limit", limit);
+  auto* block = app.add_subcommand("block", "one block's header and transactions");
+  std::string at = "latest";
+  block->add_option("height", at, "a height, or latest");
+  auto* blocks = app.add_subcommand("blocks", "export blocks with decoded transactions and results, as JSON lines");
+  std::uint64_t to_height = 0;
+  blocks->add_option("--from", from, "first height (default 0)");
+  blocks->add_option("--to", to_height, "last height (default: the node's head)");
 
-  std::string to;
-  std::uint64_t amount = 0;
+  // ---- households ----
   auto* transfer = app.add_subcommand("transfer", "send tokens to a member");
-  transfer->add_option("--key", key_path, "your key file")->required();
+  key_option(transfer, true);
   transfer->add_option("--to", to, "member id")->required();
   transfer->add_option("amount", amount)->required();
+  auto* order = app.add_subcommand("order", "place a buy or sell order for a slot");
+  key_option(order, true);
+  order->add_option("side", side, "buy or sell")->required()->check(CLI::IsMember({"buy", "sell"}));
+  order->add_option("--wh", wh, "quantity in Wh")->required();
+  order->add_option("--price", price, "limit price, base units per Wh")->required();
+  slot_options(order);
+  auto* cancel = app.add_subcommand("cancel", "cancel one of your open orders");
+  key_option(cancel, true);
+  cancel->add_option("order", hex, "order id (hex)")->required();
+  auto* orders = app.add_subcommand("orders", "a member's orders (yours with --key)");
+  orders->add_option("--member", member);
+  key_option(orders, false);
+  orders->add_option("--limit", limit);
+  auto* contracts = app.add_subcommand("contracts", "contracts of a member (or yours with --key), or of a slot");
+  contracts->add_option("--member", member);
+  key_option(contracts, false);
+  contracts->add_option("--slot", slot, "all contracts of this slot instead");
+  contracts->add_option("--limit", limit);
+  auto* settlements = app.add_subcommand("settlements", "settlements of a member (or yours with --key), or of a slot");
+  settlements->add_option("--member", member);
+  key_option(settlements, false);
+  settlements->add_option("--slot", slot, "all settlements of this slot instead");
+  settlements->add_option("--limit", limit);
+
+  // ---- oracles (nanum-oracle does this; by hand for tests and repairs) ----
+  SubmitReading rd;
+  auto* reading = app.add_subcommand("reading", "submit a meter reading, signed with the meter's oracle key");
+  key_option(reading, true);
+  reading->add_option("--meter", rd.meter_id)->required();
+  reading->add_option("--slot", rd.slot)->required();
+  reading->add_option("--sequence", rd.sequence)->required();
+  reading->add_option("--export-wh", rd.export_wh);
+  reading->add_option("--import-wh", rd.import_wh);
+  reading->add_option("--cum-export-wh", rd.cum_export_wh);
+  reading->add_option("--cum-import-wh", rd.cum_import_wh);
+  reading->add_option("--power-mw", rd.power_mw);
+  reading->add_option("--voltage-mv", rd.voltage_mv);
+  reading->add_option("--current-ma", rd.current_ma);
+  reading->add_option("--power-factor-permille", rd.power_factor_permille);
+
+  // ---- operators: governance, each an admin's approval (--salt names the proposal) ----
+  auto gov = [&](const char* name, const char* what) {
+    auto* c = app.add_subcommand(name, what);
+    key_option(c, true);
+    c->add_option("--salt", salt, "the proposal's salt: other admins approve with the same (default: new)");
+    return c;
+  };
+  auto* reg = gov("register", "approve registering a member");
+  reg->add_option("--member", member)->required();
+  reg->add_option("--member-key", hex, "the member's public key (hex)")->required();
+  auto* suspend = gov("suspend", "approve suspending a member");
+  suspend->add_option("member", member)->required();
+  auto* reactivate = gov("reactivate", "approve reactivating a member");
+  reactivate->add_option("member", member)->required();
+  auto* deposit = gov("deposit", "approve a deposit into a member's balance");
+  deposit->add_option("--member", member)->required();
+  deposit->add_option("amount", amount)->required();
+  auto* withdraw = gov("withdraw", "approve a withdrawal from a member's balance");
+  withdraw->add_option("--member", member)->required();
+  withdraw->add_option("amount", amount)->required();
+  auto* bind = gov("bind-meter", "approve binding a meter to a member and an oracle key");
+  bind->add_option("--meter", meter_id)->required();
+  bind->add_option("--member", member)->required();
+  bind->add_option("--oracle-key", hex, "the oracle's public key (hex)")->required();
+  std::vector<std::string> validator_keys;
+  auto* setv = gov("set-validators", "approve a new validator set (takes effect after the change delay)");
+  setv->add_option("keys", validator_keys, "public keys (hex)")->required();
+  auto* vals = app.add_subcommand("validators", "the validators in force and any approved change");
 
   CLI11_PARSE(app, argc, argv);
+  const Output out(as_json);
 
   if (*keygen) {
     PrivateKey k;
@@ -174,66 +433,293 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  for (int i = 1; i <= household_count; ++i) {
-    char id[32];
-    std::snprintf(id, sizeof id, "house-%04d", i);
-    households.push_back(id);
+  if (*init) {
+    for (int i = 1; i <= household_count; ++i) {
+      char hid[32];
+      std::snprintf(hid, sizeof hid, "house-%04d", i);
+      households.push_back(hid);
+    }
+    return Init(dir, community, chain_id, validators, followers, households, slot_seconds, base_port);
   }
-  if (*init) return Init(dir, community, chain_id, validators, followers, households, slot_seconds, base_port);
 
-  auto client = Connect(node);
+  Node node(node_addr);
+  // --slot or --in (slots after the current one, by this machine's clock).
+  auto resolve_slot = [&](CLI::App* c, std::uint64_t* out_slot) -> int {
+    if (c->count("--slot") != 0) {
+      *out_slot = slot;
+      return 0;
+    }
+    v1::MarketInfo m;
+    if (grpc::Status s = node.Market(&m); !s.ok()) return GrpcFail(s);
+    *out_slot = NowMs() / (m.slot_seconds() * 1000) + in_slots;
+    return 0;
+  };
+
   if (*status) {
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    Node::Deadline(&ctx);
     v1::NodeStatus st;
-    grpc::Status s = client->GetStatus(&ctx, v1::GetStatusRequest{}, &st);
-    if (!s.ok()) return GrpcFail(s);
-    json j = {{"community", st.community()}, {"chain_id", st.chain_id()}, {"height", st.height()},
-              {"block_hash", Hex(st.block_hash())}, {"state_root", Hex(st.state_root())},
-              {"block_time_ms", st.block_time_ms()}, {"node_key", Hex(st.node_key())},
-              {"validator", st.validator()}, {"primary", st.primary()}, {"view", st.view()},
-              {"epoch", st.epoch()}, {"validators", st.validators()}, {"mempool", st.mempool()},
-              {"peers_connected", st.peers_connected()}, {"version", st.version()}};
-    if (as_json) {
-      std::cout << j.dump() << "\n";
-    } else {
-      for (auto& [k, v] : j.items()) std::cout << std::left << std::setw(16) << k << " " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
+    if (grpc::Status s = node->GetStatus(&ctx, v1::GetStatusRequest{}, &st); !s.ok()) return GrpcFail(s);
+    out.Object({{"community", st.community()}, {"chain_id", st.chain_id()}, {"height", st.height()},
+                {"block_hash", Hex(st.block_hash())}, {"state_root", Hex(st.state_root())},
+                {"block_time_ms", st.block_time_ms()}, {"node_key", Hex(st.node_key())},
+                {"validator", st.validator()}, {"primary", st.primary()}, {"view", st.view()},
+                {"epoch", st.epoch()}, {"validators", st.validators()}, {"mempool", st.mempool()},
+                {"peers_connected", st.peers_connected()}, {"version", st.version()}});
+    return 0;
+  }
+  if (*market || *vals) {
+    v1::MarketInfo m;
+    if (grpc::Status s = node.Market(&m); !s.ok()) return GrpcFail(s);
+    json v = json::array(), pv = json::array();
+    for (const auto& k : m.validators()) v.push_back(Hex(k));
+    for (const auto& k : m.pending_validators()) pv.push_back(Hex(k));
+    if (*vals) {
+      out.Object({{"validators", v}, {"from_height", m.validators_from_height()}, {"pending", pv},
+                  {"pending_from_height", m.pending_from_height()}});
+      return 0;
+    }
+    out.Object({{"community", m.community()}, {"chain_id", m.chain_id()}, {"token_symbol", m.token_symbol()},
+                {"token_decimals", m.token_decimals()}, {"genesis_time_ms", m.genesis_time_ms()},
+                {"slot_seconds", m.slot_seconds()}, {"gate_closure_seconds", m.gate_closure_seconds()},
+                {"horizon_slots", m.horizon_slots()}, {"settlement_delay_seconds", m.settlement_delay_seconds()},
+                {"tolerance_permille", m.tolerance_permille()}, {"shortfall_penalty", m.shortfall_penalty()},
+                {"mechanism", m.mechanism()}, {"initial_grant", m.initial_grant()},
+                {"governance_threshold", m.governance_threshold()},
+                {"validator_change_delay_blocks", m.validator_change_delay_blocks()},
+                {"max_open_orders_per_member", m.max_open_orders_per_member()},
+                {"max_orders_per_slot", m.max_orders_per_slot()}, {"supply_grants", m.supply_grants()},
+                {"supply_deposits", m.supply_deposits()}, {"supply_withdrawals", m.supply_withdrawals()},
+                {"validators", v}, {"current_slot", m.current_slot()}});
+    return 0;
+  }
+  if (*members) {
+    v1::ListMembersRequest req;
+    req.set_after(member);
+    req.set_limit(static_cast<std::uint32_t>(limit));
+    v1::ListMembersResponse resp;
+    grpc::ClientContext ctx;
+    Node::Deadline(&ctx);
+    if (grpc::Status s = node->ListMembers(&ctx, req, &resp); !s.ok()) return GrpcFail(s);
+    std::vector<json> rows;
+    for (const auto& m : resp.members()) rows.push_back(MemberJson(m));
+    out.Rows({"id", "active", "admin", "available", "escrow", "open_orders", "key"}, rows);
+    return 0;
+  }
+  if (*balance) {
+    std::string who;
+    if (grpc::Status s = node.MemberId(member, key_path, &who); !s.ok()) return GrpcFail(s);
+    v1::GetMemberRequest req;
+    req.set_id(who);
+    v1::MemberInfo m;
+    grpc::ClientContext ctx;
+    Node::Deadline(&ctx);
+    if (grpc::Status s = node->GetMember(&ctx, req, &m); !s.ok()) return GrpcFail(s);
+    out.Object(MemberJson(m));
+    return 0;
+  }
+  if (*book || *slotc) {
+    std::uint64_t s_ = 0;
+    if (int rc = resolve_slot(*book ? book : slotc, &s_); rc != 0) return rc;
+    grpc::ClientContext ctx;
+    Node::Deadline(&ctx);
+    if (*slotc) {
+      v1::GetSlotRequest req;
+      req.set_slot(s_);
+      v1::SlotInfo si;
+      if (grpc::Status s = node->GetSlot(&ctx, req, &si); !s.ok()) return GrpcFail(s);
+      out.Object({{"slot", si.slot()}, {"phase", si.phase()}, {"orders", si.orders()},
+                  {"clearing_price", si.clearing_price()}, {"traded_wh", si.traded_wh()}, {"contracts", si.contracts()}});
+      return 0;
+    }
+    v1::GetBookRequest req;
+    req.set_slot(s_);
+    v1::BookInfo b;
+    if (grpc::Status s = node->GetBook(&ctx, req, &b); !s.ok()) return GrpcFail(s);
+    std::vector<json> rows;
+    for (const auto& l : b.buys()) rows.push_back({{"side", "buy"}, {"price", l.price()}, {"quantity_wh", l.quantity_wh()}, {"orders", l.orders()}});
+    for (const auto& l : b.sells()) rows.push_back({{"side", "sell"}, {"price", l.price()}, {"quantity_wh", l.quantity_wh()}, {"orders", l.orders()}});
+    if (!as_json) std::cout << "slot " << s_ << "\n";
+    out.Rows({"side", "price", "quantity_wh", "orders"}, rows);
+    return 0;
+  }
+  if (*meter) {
+    v1::GetMeterRequest req;
+    req.set_id(meter_id);
+    v1::MeterInfo m;
+    grpc::ClientContext ctx;
+    Node::Deadline(&ctx);
+    if (grpc::Status s = node->GetMeter(&ctx, req, &m); !s.ok()) return GrpcFail(s);
+    out.Object({{"id", m.id()}, {"owner", m.owner()}, {"oracle", Hex(m.oracle())}, {"has_reading", m.has_reading()},
+                {"last_sequence", m.last_sequence()}, {"last_slot", m.last_slot()},
+                {"cum_export_wh", m.cum_export_wh()}, {"cum_import_wh", m.cum_import_wh()}});
+    return 0;
+  }
+  if (*readings) {
+    v1::ListReadingsRequest req;
+    req.set_meter(meter_id);
+    req.set_from_slot(from);
+    req.set_limit(static_cast<std::uint32_t>(limit));
+    v1::ListReadingsResponse resp;
+    grpc::ClientContext ctx;
+    Node::Deadline(&ctx);
+    if (grpc::Status s = node->ListReadings(&ctx, req, &resp); !s.ok()) return GrpcFail(s);
+    std::vector<json> rows;
+    for (const auto& r : resp.readings()) rows.push_back(ReadingJson(r));
+    out.Rows({"slot", "sequence", "export_wh", "import_wh", "cum_export_wh", "cum_import_wh", "height", "late"}, rows);
+    return 0;
+  }
+  if (*block || *blocks) {
+    std::uint64_t first = from, last = to_height;
+    if (*block) {
+      if (at == "latest") {
+        v1::NodeStatus st;
+        grpc::ClientContext ctx;
+        Node::Deadline(&ctx);
+        if (grpc::Status s = node->GetStatus(&ctx, v1::GetStatusRequest{}, &st); !s.ok()) return GrpcFail(s);
+        first = last = st.height();
+      } else {
+        try {
+          first = last = std::stoull(at);
+        } catch (...) {
+          return Fail("height must be a number or latest");
+        }
+      }
+    } else if (blocks->count("--to") == 0) {
+      v1::NodeStatus st;
+      grpc::ClientContext ctx;
+      Node::Deadline(&ctx);
+      if (grpc::Status s = node->GetStatus(&ctx, v1::GetStatusRequest{}, &st); !s.ok()) return GrpcFail(s);
+      last = st.height();
+    }
+    for (std::uint64_t h = first; h <= last; ++h) {
+      v1::GetBlockRequest req;
+      req.set_height(h);
+      v1::BlockResponse resp;
+      grpc::ClientContext ctx;
+      Node::Deadline(&ctx);
+      if (grpc::Status s = node->GetBlock(&ctx, req, &resp); !s.ok()) return GrpcFail(s);
+      Block b;
+      if (Status s = Block::Decode(resp.block().block(), &b); !s.ok()) return Fail("block " + std::to_string(h) + ": " + s.ToString());
+      json txs = json::array();
+      for (std::size_t i = 0; i < b.txs.size(); ++i) {
+        const Transaction& tx = b.txs[i];
+        json t = {{"id", ToHex(tx.id())}, {"signer", tx.body().signer.Hex()}, {"nonce", tx.body().nonce},
+                  {"payload", PayloadJson(tx.body().payload)}};
+        if (i < static_cast<std::size_t>(resp.outcomes_size())) t["result"] = resp.outcomes(static_cast<int>(i)).result();
+        txs.push_back(t);
+      }
+      json j = {{"height", b.header.height}, {"hash", ToHex(b.Hash())}, {"prev_hash", ToHex(b.header.prev_hash)},
+                {"time_ms", b.header.timestamp_ms}, {"proposer", b.header.proposer.Hex()},
+                {"state_root", ToHex(b.header.state_root)}, {"tx_root", ToHex(b.header.tx_root)},
+                {"results_root", ToHex(b.header.results_root)}, {"txs", txs}};
+      if (b.certificate) {
+        json signers = json::array();
+        for (const auto& cs : b.certificate->signatures) signers.push_back(cs.validator.Hex());
+        j["certificate"] = {{"view", b.certificate->view}, {"signers", signers}};
+      }
+      if (*blocks || as_json) {
+        std::cout << j.dump() << "\n";
+      } else {
+        j.erase("txs");
+        out.Object(j);
+        std::vector<json> rows;
+        for (const auto& t : txs) rows.push_back({{"id", t["id"]}, {"type", t["payload"]["type"]}, {"result", t.value("result", "")}});
+        out.Rows({"id", "type", "result"}, rows);
+      }
     }
     return 0;
   }
-  if (*transfer) {
-    PrivateKey k;
-    if (Status s = ReadKeyFile(key_path, &k); !s.ok()) return Fail(s.ToString());
-    grpc::ClientContext c1;
-    v1::NodeStatus st;
-    if (grpc::Status s = client->GetStatus(&c1, v1::GetStatusRequest{}, &st); !s.ok()) return GrpcFail(s);
-    grpc::ClientContext c2;
-    v1::GetNextNonceRequest nreq;
-    nreq.set_key(std::string(reinterpret_cast<const char*>(k.public_key().bytes().data()), 32));
-    v1::GetNextNonceResponse nresp;
-    if (grpc::Status s = client->GetNextNonce(&c2, nreq, &nresp); !s.ok()) return GrpcFail(s);
-    TxBody body;
-    body.chain_id = st.chain_id();
-    body.signer = k.public_key();
-    body.nonce = nresp.next_nonce();
-    body.payload = Payload{Transfer{to, amount}};
-    const Transaction tx = Transaction::Sign(body, k);
-    v1::SubmitRequest req;
-    req.mutable_tx()->set_body(tx.body_bytes());
-    req.mutable_tx()->set_signature(std::string(reinterpret_cast<const char*>(tx.signature().data()), 64));
-    req.set_wait_for_commit(true);
-    grpc::ClientContext c3;
-    v1::SubmitResponse resp;
-    if (grpc::Status s = client->Submit(&c3, req, &resp); !s.ok()) return GrpcFail(s);
-    json j = {{"tx_id", Hex(resp.tx_id())}, {"committed", resp.committed()}, {"height", resp.outcome().height()},
-              {"result", resp.outcome().result()}};
-    if (as_json) {
-      std::cout << j.dump() << "\n";
-    } else {
-      std::cout << "transaction " << Hex(resp.tx_id()) << " committed at height " << resp.outcome().height()
-                << ": " << resp.outcome().result() << "\n";
-    }
-    return resp.outcome().result_code() == 0 ? 0 : 3;
+  if (*transfer) return node.SubmitAndReport(key_path, Payload{Transfer{to, amount}}, out);
+  if (*order) {
+    PlaceOrder o;
+    o.side = side == "buy" ? Side::kBuy : Side::kSell;
+    if (int rc = resolve_slot(order, &o.slot); rc != 0) return rc;
+    o.quantity_wh = wh;
+    o.price = price;
+    if (!as_json) std::cout << side << " " << wh << " Wh at " << price << " for slot " << o.slot << "\n";
+    return node.SubmitAndReport(key_path, Payload{o}, out);
   }
-  return 0;
+  if (*cancel) {
+    auto idb = FixedFromHex<32>(hex);
+    if (!idb) return Fail("an order id is 64 hex digits");
+    return node.SubmitAndReport(key_path, Payload{CancelOrder{*idb}}, out);
+  }
+  if (*orders || *contracts || *settlements) {
+    const bool by_slot = !*orders && (*contracts ? contracts : settlements)->count("--slot") != 0;
+    std::string who;
+    if (!by_slot) {
+      if (grpc::Status s = node.MemberId(member, key_path, &who); !s.ok()) return GrpcFail(s);
+    }
+    grpc::ClientContext ctx;
+    Node::Deadline(&ctx);
+    std::vector<json> rows;
+    if (*orders) {
+      v1::ListOrdersRequest req;
+      req.set_member(who);
+      req.set_limit(static_cast<std::uint32_t>(limit));
+      v1::ListOrdersResponse resp;
+      if (grpc::Status s = node->ListOrders(&ctx, req, &resp); !s.ok()) return GrpcFail(s);
+      for (const auto& o : resp.orders()) rows.push_back(OrderJson(o));
+      out.Rows({"id", "side", "slot", "quantity_wh", "remaining_wh", "price", "status"}, rows);
+    } else if (*contracts) {
+      v1::ListContractsRequest req;
+      if (by_slot) {
+        req.set_slot(slot);
+      } else {
+        req.set_member(who);
+      }
+      req.set_limit(static_cast<std::uint32_t>(limit));
+      v1::ListContractsResponse resp;
+      if (grpc::Status s = node->ListContracts(&ctx, req, &resp); !s.ok()) return GrpcFail(s);
+      for (const auto& c : resp.contracts()) rows.push_back(ContractJson(c));
+      out.Rows({"id", "slot", "seller", "buyer", "quantity_wh", "price", "settled", "delivered_wh", "paid", "penalty"}, rows);
+    } else {
+      v1::ListSettlementsRequest req;
+      if (by_slot) {
+        req.set_slot(slot);
+      } else {
+        req.set_member(who);
+      }
+      req.set_limit(static_cast<std::uint32_t>(limit));
+      v1::ListSettlementsResponse resp;
+      if (grpc::Status s = node->ListSettlements(&ctx, req, &resp); !s.ok()) return GrpcFail(s);
+      for (const auto& x : resp.settlements()) rows.push_back(SettlementJson(x));
+      out.Rows({"slot", "member", "sold_wh", "exported_wh", "bought_wh", "imported_wh", "received", "paid",
+                "refunded", "penalty_paid", "penalty_received"},
+               rows);
+    }
+    return 0;
+  }
+  if (*reading) return node.SubmitAndReport(key_path, Payload{rd}, out);
+
+  // Governance.
+  Govern g;
+  g.salt = salt != 0 ? salt : RandomSalt();
+  PublicKey k;
+  if (*reg) {
+    if (!ParseKeyHex(hex, &k)) return Fail("--member-key must be a public key, 64 hex digits");
+    g.action = RegisterMember{member, k};
+  } else if (*suspend || *reactivate) {
+    g.action = SetMemberStatus{member, static_cast<bool>(*reactivate)};
+  } else if (*deposit) {
+    g.action = Deposit{member, amount};
+  } else if (*withdraw) {
+    g.action = Withdraw{member, amount};
+  } else if (*bind) {
+    if (!ParseKeyHex(hex, &k)) return Fail("--oracle-key must be a public key, 64 hex digits");
+    g.action = BindMeter{meter_id, member, k};
+  } else if (*setv) {
+    SetValidators sv;
+    for (const std::string& h : validator_keys) {
+      if (!ParseKeyHex(h, &k)) return Fail(h + " is not a public key (64 hex digits)");
+      sv.validators.push_back(k);
+    }
+    std::sort(sv.validators.begin(), sv.validators.end());
+    g.action = sv;
+  } else {
+    return Fail("no such command");
+  }
+  if (!as_json) std::cout << "proposal " << ToHex(ProposalId(g)) << " (salt " << g.salt << ")\n";
+  return node.SubmitAndReport(key_path, Payload{g}, out);
 }

@@ -37,6 +37,37 @@ void FillOutcome(const TxOutcome& o, pb::TxOutcome* out) {
 
 // Submit is asynchronous (gRPC's callback API), so that clients waiting for their commits
 // hold no server thread; the other calls are quick reads and run on gRPC's thread pool.
+std::size_t Limit(std::uint32_t l) { return l == 0 || l > market::kMaxPage ? market::kMaxPage : l; }
+
+void FillMember(const market::Member& m, pb::MemberInfo* out) {
+  out->set_id(m.id);
+  out->set_key(Bytes(m.key));
+  out->set_active(m.active);
+  out->set_admin(m.admin);
+  out->set_available(m.available);
+  out->set_escrow(m.escrow);
+  out->set_open_orders(m.open_orders);
+}
+
+void FillOrder(const market::Order& o, pb::OrderInfo* out) {
+  static const char* kStatus[] = {"", "open", "filled", "cancelled", "expired"};
+  out->set_id(Bytes(o.id));
+  out->set_owner(o.owner);
+  out->set_side(o.side == Side::kBuy ? "buy" : "sell");
+  out->set_slot(o.slot);
+  out->set_quantity_wh(o.quantity_wh);
+  out->set_remaining_wh(o.remaining_wh);
+  out->set_price(o.price);
+  out->set_height(o.height);
+  out->set_status(o.status <= 4 ? kStatus[o.status] : "unknown");
+}
+
+void FillLevel(const market::PriceLevel& l, pb::PriceLevel* out) {
+  out->set_price(l.price);
+  out->set_quantity_wh(l.quantity_wh);
+  out->set_orders(l.orders);
+}
+
 class Api final : public pb::Nanum::WithCallbackMethod_Submit<pb::Nanum::Service> {
  public:
   explicit Api(Node* node) : node_(node) {}
@@ -155,13 +186,204 @@ class Api final : public pb::Nanum::WithCallbackMethod_Submit<pb::Nanum::Service
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "give a member id or key");
     }
     if (!s.ok()) return ToGrpc(s.code() == Status::Code::kNotFound ? Status::NotFound("no such member") : s);
+    FillMember(m, out);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetMarket(ServerContext*, const pb::GetMarketRequest*, pb::MarketInfo* out) override {
+    const Store& st = node_->store();
+    market::CommunityInfo info;
+    market::Params p;
+    market::Supply supply;
+    market::ValidatorSet vs;
+    Status s = market::GetInfo(st, &info);
+    if (s.ok()) s = market::GetParams(st, &p);
+    if (s.ok()) s = market::GetSupply(st, &supply);
+    if (s.ok()) s = market::GetValidators(st, &vs);
+    if (!s.ok()) return ToGrpc(s);
+    out->set_community(info.name);
+    out->set_chain_id(info.chain_id);
+    out->set_token_symbol(info.token_symbol);
+    out->set_token_decimals(info.token_decimals);
+    out->set_genesis_time_ms(info.genesis_time_ms);
+    out->set_slot_seconds(p.slot_seconds);
+    out->set_gate_closure_seconds(p.gate_closure_seconds);
+    out->set_horizon_slots(p.horizon_slots);
+    out->set_settlement_delay_seconds(p.settlement_delay_seconds);
+    out->set_tolerance_permille(p.tolerance_permille);
+    out->set_shortfall_penalty(p.shortfall_penalty);
+    out->set_mechanism(p.mechanism == static_cast<std::uint8_t>(market::Mechanism::kUniformPrice) ? "uniform_price"
+                                                                                                  : "continuous");
+    out->set_initial_grant(p.initial_grant);
+    out->set_governance_threshold(p.governance_threshold);
+    out->set_validator_change_delay_blocks(p.validator_change_delay_blocks);
+    out->set_max_open_orders_per_member(p.max_open_orders_per_member);
+    out->set_max_orders_per_slot(p.max_orders_per_slot);
+    out->set_supply_grants(supply.grants);
+    out->set_supply_deposits(supply.deposits);
+    out->set_supply_withdrawals(supply.withdrawals);
+    for (const PublicKey& k : vs.current) out->add_validators(Bytes(k));
+    out->set_validators_from_height(vs.current_from_height);
+    for (const PublicKey& k : vs.pending) out->add_pending_validators(Bytes(k));
+    out->set_pending_from_height(vs.pending_from_height);
+    out->set_current_slot(market::SlotAt(p, node_->status().block_time_ms));
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListMembers(ServerContext*, const pb::ListMembersRequest* req, pb::ListMembersResponse* out) override {
+    std::vector<market::Member> ms;
+    Status s = market::ListMembers(node_->store(), req->after(), Limit(req->limit()), &ms);
+    if (!s.ok()) return ToGrpc(s);
+    for (const market::Member& m : ms) FillMember(m, out->add_members());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetOrder(ServerContext*, const pb::GetOrderRequest* req, pb::OrderInfo* out) override {
+    Hash256 id{};
+    if (!HashFrom(req->id(), &id)) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "an order id is 32 bytes");
+    market::Order o;
+    Status s = market::GetOrder(node_->store(), id, &o);
+    if (!s.ok()) return ToGrpc(s.code() == Status::Code::kNotFound ? Status::NotFound("no order " + ToHex(id)) : s);
+    FillOrder(o, out);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListOrders(ServerContext*, const pb::ListOrdersRequest* req, pb::ListOrdersResponse* out) override {
+    std::vector<market::Order> os;
+    Status s = market::MemberOrders(node_->store(), req->member(), Limit(req->limit()), &os);
+    if (!s.ok()) return ToGrpc(s);
+    for (const market::Order& o : os) FillOrder(o, out->add_orders());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetBook(ServerContext*, const pb::GetBookRequest* req, pb::BookInfo* out) override {
+    std::vector<market::PriceLevel> buys, sells;
+    Status s = market::BookLevels(node_->store(), req->slot(), &buys, &sells);
+    if (!s.ok()) return ToGrpc(s);
+    out->set_slot(req->slot());
+    for (const auto& l : buys) FillLevel(l, out->add_buys());
+    for (const auto& l : sells) FillLevel(l, out->add_sells());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetSlot(ServerContext*, const pb::GetSlotRequest* req, pb::SlotInfo* out) override {
+    market::Slot sl;
+    Status s = market::GetSlot(node_->store(), req->slot(), &sl);
+    if (s.code() == Status::Code::kNotFound) {
+      sl = market::Slot{};  // a slot nobody traded in yet: open and empty
+      sl.slot = req->slot();
+    } else if (!s.ok()) {
+      return ToGrpc(s);
+    }
+    out->set_slot(sl.slot);
+    static const char* kPhases[] = {"", "open", "closed", "settled"};
+    out->set_phase(sl.phase <= 3 ? kPhases[sl.phase] : "unknown");
+    out->set_orders(sl.orders);
+    out->set_clearing_price(sl.clearing_price);
+    out->set_traded_wh(sl.traded_wh);
+    out->set_contracts(sl.contracts);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListContracts(ServerContext*, const pb::ListContractsRequest* req, pb::ListContractsResponse* out) override {
+    std::vector<market::Contract> cs;
+    Status s;
+    if (req->by_case() == pb::ListContractsRequest::kMember) {
+      s = market::ContractsByMember(node_->store(), req->member(), req->from(), Limit(req->limit()), &cs);
+    } else if (req->by_case() == pb::ListContractsRequest::kSlot) {
+      s = market::ContractsBySlot(node_->store(), req->slot(), Limit(req->limit()), &cs);
+    } else {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "give a member or a slot");
+    }
+    if (!s.ok()) return ToGrpc(s);
+    for (const market::Contract& c : cs) {
+      pb::ContractInfo* o = out->add_contracts();
+      o->set_id(c.id);
+      o->set_slot(c.slot);
+      o->set_seller(c.seller);
+      o->set_buyer(c.buyer);
+      o->set_quantity_wh(c.quantity_wh);
+      o->set_price(c.price);
+      o->set_sell_order(Bytes(c.sell_order));
+      o->set_buy_order(Bytes(c.buy_order));
+      o->set_height(c.height);
+      o->set_settled(c.settled);
+      o->set_delivered_wh(c.delivered_wh);
+      o->set_paid(c.paid);
+      o->set_penalty(c.penalty);
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListSettlements(ServerContext*, const pb::ListSettlementsRequest* req,
+                               pb::ListSettlementsResponse* out) override {
+    std::vector<market::Settlement> ss;
+    Status s;
+    if (req->by_case() == pb::ListSettlementsRequest::kMember) {
+      s = market::SettlementsByMember(node_->store(), req->member(), req->from(), Limit(req->limit()), &ss);
+    } else if (req->by_case() == pb::ListSettlementsRequest::kSlot) {
+      s = market::SettlementsBySlot(node_->store(), req->slot(), Limit(req->limit()), &ss);
+    } else {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "give a member or a slot");
+    }
+    if (!s.ok()) return ToGrpc(s);
+    for (const market::Settlement& x : ss) {
+      pb::SettlementInfo* o = out->add_settlements();
+      o->set_slot(x.slot);
+      o->set_member(x.member);
+      o->set_sold_wh(x.sold_wh);
+      o->set_exported_wh(x.exported_wh);
+      o->set_delivered_sold_wh(x.delivered_sold_wh);
+      o->set_bought_wh(x.bought_wh);
+      o->set_imported_wh(x.imported_wh);
+      o->set_delivered_bought_wh(x.delivered_bought_wh);
+      o->set_export_measured(x.export_measured);
+      o->set_import_measured(x.import_measured);
+      o->set_received(x.received);
+      o->set_paid(x.paid);
+      o->set_refunded(x.refunded);
+      o->set_penalty_paid(x.penalty_paid);
+      o->set_penalty_received(x.penalty_received);
+      o->set_height(x.height);
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetMeter(ServerContext*, const pb::GetMeterRequest* req, pb::MeterInfo* out) override {
+    market::Meter m;
+    Status s = market::GetMeter(node_->store(), req->id(), &m);
+    if (!s.ok()) return ToGrpc(s.code() == Status::Code::kNotFound ? Status::NotFound("no meter " + req->id()) : s);
     out->set_id(m.id);
-    out->set_key(Bytes(m.key));
-    out->set_active(m.active);
-    out->set_admin(m.admin);
-    out->set_available(m.available);
-    out->set_escrow(m.escrow);
-    out->set_open_orders(m.open_orders);
+    out->set_owner(m.owner);
+    out->set_oracle(Bytes(m.oracle));
+    out->set_last_sequence(m.last_sequence);
+    out->set_last_slot(m.last_slot);
+    out->set_cum_export_wh(m.cum_export_wh);
+    out->set_cum_import_wh(m.cum_import_wh);
+    out->set_has_reading(m.has_reading);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListReadings(ServerContext*, const pb::ListReadingsRequest* req, pb::ListReadingsResponse* out) override {
+    std::vector<market::StoredReading> rs;
+    Status s = market::ReadingsByMeter(node_->store(), req->meter(), req->from_slot(), Limit(req->limit()), &rs);
+    if (!s.ok()) return ToGrpc(s);
+    for (const market::StoredReading& r : rs) {
+      pb::ReadingInfo* o = out->add_readings();
+      o->set_meter(r.reading.meter_id);
+      o->set_slot(r.reading.slot);
+      o->set_sequence(r.reading.sequence);
+      o->set_export_wh(r.reading.export_wh);
+      o->set_import_wh(r.reading.import_wh);
+      o->set_cum_export_wh(r.reading.cum_export_wh);
+      o->set_cum_import_wh(r.reading.cum_import_wh);
+      o->set_power_mw(r.reading.power_mw);
+      o->set_voltage_mv(r.reading.voltage_mv);
+      o->set_current_ma(r.reading.current_ma);
+      o->set_power_factor_permille(r.reading.power_factor_permille);
+      o->set_height(r.height);
+      o->set_late(r.late);
+    }
     return grpc::Status::OK;
   }
 

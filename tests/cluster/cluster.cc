@@ -63,7 +63,19 @@ bool Cluster::Create(const ClusterOptions& options, std::unique_ptr<Cluster>* ou
     p.api = "127.0.0.1:" + std::to_string(o.base_port + i);
     p.http = "127.0.0.1:" + std::to_string(o.base_port + 200 + i);
     if (!o.consensus_toml.empty()) {
-      std::ofstream(p.config, std::ios::app) << "\n[consensus]\n" << o.consensus_toml << "\n";
+      // Into the [consensus] table nanumctl init wrote (TOML has no second [consensus]).
+      std::ifstream in(p.config);
+      std::stringstream text;
+      text << in.rdbuf();
+      std::string cfg = text.str();
+      const std::string header = "[consensus]\n";
+      const auto at = cfg.find(header);
+      if (at == std::string::npos) {
+        cfg += "\n" + header + o.consensus_toml + "\n";
+      } else {
+        cfg.insert(at + header.size(), o.consensus_toml + "\n");
+      }
+      std::ofstream(p.config, std::ios::trunc) << cfg;
     }
     p.client = v1::Nanum::NewStub(grpc::CreateChannel(p.api, grpc::InsecureChannelCredentials()));
     c->nodes_.push_back(std::move(p));
