@@ -8,17 +8,10 @@
 #include "chaincode/genesis_file.h"
 #include "chaincode/queries.h"
 #include "node/node.h"
+#include "tests/node/test_keys.h"
 
 namespace nanum::node {
 namespace {
-
-PrivateKey KeyFrom(std::uint8_t b) {
-  std::array<std::uint8_t, 32> s{};
-  s.fill(b);
-  PrivateKey k;
-  EXPECT_TRUE(PrivateKey::FromBytes(s, &k).ok());
-  return k;
-}
 
 class NodeTest : public ::testing::Test {
  protected:

@@ -17,18 +17,11 @@
 #include "node/config.h"
 #include "node/http.h"
 #include "node/node.h"
+#include "tests/node/test_keys.h"
 #include "node/peer.h"
 
 namespace nanum::node {
 namespace {
-
-PrivateKey KeyFrom(std::uint8_t b) {
-  std::array<std::uint8_t, 32> s{};
-  s.fill(b);
-  PrivateKey k;
-  EXPECT_TRUE(PrivateKey::FromBytes(s, &k).ok());
-  return k;
-}
 
 // A free loopback port (bound and released; good enough for a test on one machine).
 int FreePort() {
