@@ -30,6 +30,9 @@ cat <<INFO
   API (gRPC, reflection on):  127.0.0.1:7701
   node status:   $bin/cli/nanumctl --node 127.0.0.1:7701 status
   a transfer:    $bin/cli/nanumctl --node 127.0.0.1:7701 transfer --key $home/keys/a.key --to b 100
+  an order:      $bin/cli/nanumctl --node 127.0.0.1:7701 order sell --key $home/keys/a.key --wh 500 --price 3 --in 2
+  the book:      $bin/cli/nanumctl --node 127.0.0.1:7701 book --in 2
+  health, metrics: http://127.0.0.1:7901/ready  http://127.0.0.1:7901/metrics
   stop:          Ctrl-C (or SIGTERM); starting again continues the same ledger
 INFO
 exec "$bin/node/nanumd" --config "$home/validator-0.toml"
