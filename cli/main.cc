@@ -24,6 +24,7 @@
 #include "ledger/crypto.h"
 #include "ledger/transaction.h"
 #include "nanum/v1/node.grpc.pb.h"
+#include "proto/wire.h"
 
 using namespace nanum;
 using namespace nanum::cli;
@@ -41,7 +42,6 @@ int Fail(const std::string& what) {
 namespace {
 
 std::string Hex(const std::string& bytes) { return ToHex(bytes); }
-std::string Raw(const PublicKey& k) { return std::string(reinterpret_cast<const char*>(k.bytes().data()), 32); }
 
 std::uint64_t NowMs() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -218,7 +218,7 @@ class Node {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, s.ToString());
     }
     v1::GetMemberRequest req;
-    req.set_key(Raw(k.public_key()));
+    req.set_key(wire::Bytes(k.public_key()));
     v1::MemberInfo m;
     grpc::ClientContext ctx;
     Deadline(&ctx);
@@ -242,7 +242,7 @@ class Node {
       grpc::ClientContext ctx;
       Deadline(&ctx);
       v1::GetNextNonceRequest req;
-      req.set_key(Raw(k.public_key()));
+      req.set_key(wire::Bytes(k.public_key()));
       if (grpc::Status s = client_->GetNextNonce(&ctx, req, &nonce); !s.ok()) return GrpcFail(s);
     }
     TxBody body;
@@ -252,8 +252,7 @@ class Node {
     body.payload = payload;
     const Transaction tx = Transaction::Sign(body, k);
     v1::SubmitRequest req;
-    req.mutable_tx()->set_body(tx.body_bytes());
-    req.mutable_tx()->set_signature(std::string(reinterpret_cast<const char*>(tx.signature().data()), 64));
+    wire::ToEnvelope(tx, req.mutable_tx());
     req.set_wait_for_commit(true);
     req.set_timeout_ms(20'000);
     grpc::ClientContext ctx;

@@ -4,7 +4,7 @@
 
 #include "chaincode/market.h"
 #include "chaincode/queries.h"
-#include "ledger/encoding.h"
+#include "proto/wire.h"
 
 namespace nanum::node {
 namespace {
@@ -12,21 +12,9 @@ namespace {
 using grpc::ServerContext;
 namespace pb = nanum::v1;
 
-std::string Bytes(const Hash256& h) { return std::string(reinterpret_cast<const char*>(h.data()), h.size()); }
-std::string Bytes(const PublicKey& k) { return std::string(reinterpret_cast<const char*>(k.bytes().data()), 32); }
-
-bool KeyFrom(const std::string& b, PublicKey* out) {
-  if (b.size() != 32) return false;
-  std::array<std::uint8_t, 32> a{};
-  std::copy(b.begin(), b.end(), a.begin());
-  return PublicKey::Parse(a, out).ok();
-}
-
-bool HashFrom(const std::string& b, Hash256* out) {
-  if (b.size() != 32) return false;
-  std::copy(b.begin(), b.end(), out->begin());
-  return true;
-}
+using wire::Bytes;
+using wire::HashFrom;
+using wire::KeyFrom;
 
 void FillOutcome(const TxOutcome& o, pb::TxOutcome* out) {
   out->set_height(o.height);
@@ -75,15 +63,8 @@ class Api final : public pb::Nanum::WithCallbackMethod_Submit<pb::Nanum::Service
   grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* ctx, const pb::SubmitRequest* req,
                                    pb::SubmitResponse* resp) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    if (req->tx().signature().size() != 64) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the signature must be 64 bytes"));
-      return reactor;
-    }
-    Writer envelope;
-    envelope.Bytes(req->tx().body());
-    envelope.Raw(req->tx().signature());
     Transaction tx;
-    Status s = Transaction::Decode(envelope.data(), &tx);
+    Status s = wire::FromEnvelope(req->tx(), &tx);
     if (!s.ok()) {
       reactor->Finish(ToGrpc(s.Prefixed("transaction")));
       return reactor;
@@ -167,8 +148,7 @@ class Api final : public pb::Nanum::WithCallbackMethod_Submit<pb::Nanum::Service
     if (s.ok()) s = store.GetResults(loc.height, &results);
     if (!s.ok()) return ToGrpc(s);
     const Transaction& tx = b.txs.at(loc.index);
-    out->mutable_tx()->set_body(tx.body_bytes());
-    out->mutable_tx()->set_signature(std::string(reinterpret_cast<const char*>(tx.signature().data()), 64));
+    wire::ToEnvelope(tx, out->mutable_tx());
     FillOutcome(TxOutcome{loc.height, loc.index, results.at(loc.index).code}, out->mutable_outcome());
     return grpc::Status::OK;
   }

@@ -21,12 +21,6 @@ constexpr std::uint64_t kStallMs = 2000;
 constexpr std::size_t kMaxRequestBytes = 8 * 1024;
 constexpr auto kIdle = std::chrono::seconds(5);
 
-std::uint64_t WallMs() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
-
 void Metric(std::string* out, const char* name, const char* type, const char* help, const std::string& value) {
   *out += "# HELP ";
   *out += name;

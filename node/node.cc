@@ -16,12 +16,6 @@ namespace {
 
 constexpr std::uint64_t kTickMs = 10;
 
-std::uint64_t WallMs() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
-
 // Writes `bytes` to `path` so that after a crash the file holds either the old or the new
 // bytes: a temporary file, synced, renamed over, and the directory synced.
 Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
@@ -55,6 +49,12 @@ Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
 std::string HardStatePath(const std::string& dir) { return dir + "/consensus-state"; }
 
 }  // namespace
+
+std::uint64_t WallMs() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
 
 Node::Node(NodeOptions options) : options_(std::move(options)) {}
 

@@ -31,6 +31,9 @@
 
 namespace nanum::node {
 
+// Wall-clock time in ms since the Unix epoch (block times, deadlines, metrics).
+std::uint64_t WallMs();
+
 // Where the replica's messages go. `to` empty: every validator of `validators` but this node.
 class Transport {
  public:

@@ -15,6 +15,7 @@
 #include "ledger/encoding.h"
 #include "nanum/v1/node.grpc.pb.h"
 #include "node/log.h"
+#include "proto/wire.h"
 
 namespace nanum::node {
 namespace {
@@ -33,15 +34,7 @@ std::uint64_t NowMs() {
                                         .count());
 }
 
-std::string Bytes(const PublicKey& k) { return std::string(reinterpret_cast<const char*>(k.bytes().data()), 32); }
-std::string Bytes(const Hash256& h) { return std::string(reinterpret_cast<const char*>(h.data()), h.size()); }
-
-bool KeyFrom(const std::string& b, PublicKey* out) {
-  if (b.size() != 32) return false;
-  std::array<std::uint8_t, 32> a{};
-  std::copy(b.begin(), b.end(), a.begin());
-  return PublicKey::Parse(a, out).ok();
-}
+using wire::Bytes;
 
 std::string NewNonce() {
   std::string n(32, '\0');
@@ -71,7 +64,7 @@ pb::PeerFrame HelloFrame(const PrivateKey& key, const std::string& chain_id, con
   pb::PeerHello* h = f.mutable_hello();
   h->set_key(Bytes(key.public_key()));
   h->set_nonce(nonce);
-  h->set_signature(std::string(reinterpret_cast<const char*>(sig.data()), sig.size()));
+  h->set_signature(Bytes(sig));
   h->set_chain_id(chain_id);
   h->set_genesis_hash(Bytes(genesis));
   return f;
@@ -278,7 +271,7 @@ class PeerNet::Impl final : public pb::Peer::Service {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "expected a hello");
     }
     PublicKey client;
-    if (!KeyFrom(in.hello().key(), &client)) {
+    if (!wire::KeyFrom(in.hello().key(), &client)) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the peer's key is not a valid public key");
     }
     Status s = CheckHello(in.hello(), "client", chain_id, genesis, nonce, key.public_key(), client);

@@ -61,7 +61,6 @@ bool Cluster::Create(const ClusterOptions& options, std::unique_ptr<Cluster>* ou
     p.name = (i < o.validators ? "validator-" + std::to_string(i) : "follower-" + std::to_string(i - o.validators));
     p.config = o.dir + "/" + p.name + ".toml";
     p.api = "127.0.0.1:" + std::to_string(o.base_port + i);
-    p.http = "127.0.0.1:" + std::to_string(o.base_port + 200 + i);
     if (!o.consensus_toml.empty()) {
       // Into the [consensus] table nanumctl init wrote (TOML has no second [consensus]).
       std::ifstream in(p.config);

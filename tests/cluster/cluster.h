@@ -31,7 +31,6 @@ struct NodeProc {
   std::string name;  // validator-0, …, follower-0, …
   std::string config;
   std::string api;   // 127.0.0.1:port
-  std::string http;
   pid_t pid = 0;
   std::unique_ptr<v1::Nanum::Stub> client;
 };

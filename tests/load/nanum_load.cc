@@ -35,6 +35,7 @@
 
 #include "ledger/crypto.h"
 #include "ledger/transaction.h"
+#include "proto/wire.h"
 #include "tests/cluster/cluster.h"
 
 using namespace nanum;
@@ -69,14 +70,13 @@ struct Account {
 // Submits and tracks; one thread runs the completion loop.
 class Engine {
  public:
-  Engine(Cluster* cluster, std::vector<Account> accounts) : cluster_(cluster), accounts_(std::move(accounts)) {
-    for (int i = 0; i < cluster->options().validators; ++i) up_[i] = true;
-  }
+  Engine(Cluster* cluster, std::vector<Account> accounts)
+      : cluster_(cluster), accounts_(std::move(accounts)), up_(static_cast<std::size_t>(cluster->options().validators), true) {}
 
   // Nodes to submit to; the fault driver marks a killed one down first.
   void SetUp(int node, bool up) {
     std::lock_guard<std::mutex> l(mu_);
-    up_[node] = up;
+    up_[static_cast<std::size_t>(node)] = up;
   }
 
   // rate_per_s == 0: closed loop with `inflight` outstanding. Runs until Stop, then waits up
@@ -165,7 +165,7 @@ class Engine {
     const int n = cluster_->options().validators;
     for (int k = 0; k < n; ++k) {
       const int i = static_cast<int>(rr_node_++ % static_cast<std::uint64_t>(n));
-      if (up_[i]) return i;
+      if (up_[static_cast<std::size_t>(i)]) return i;
     }
     return 0;
   }
@@ -222,7 +222,7 @@ class Engine {
   std::mutex mu_;  // records_, errors_, up_ (read by the fault driver)
   std::vector<Record> records_;
   std::map<std::string, std::uint64_t> errors_;
-  std::map<int, bool> up_;
+  std::vector<bool> up_;  // by validator index
   std::uint64_t rr_node_ = 0;
   std::size_t outstanding_ = 0;
   std::uint64_t starved_ = 0;
@@ -257,8 +257,7 @@ std::vector<Account> SignTransfers(Cluster* c, int households, std::size_t per_a
           b.payload = Payload{Transfer{ids[(i + 1) % ids.size()], 1}};
           const Transaction tx = Transaction::Sign(b, keys[i]);
           v1::SubmitRequest req;
-          req.mutable_tx()->set_body(tx.body_bytes());
-          req.mutable_tx()->set_signature(std::string(reinterpret_cast<const char*>(tx.signature().data()), 64));
+          wire::ToEnvelope(tx, req.mutable_tx());
           req.set_wait_for_commit(true);
           req.set_timeout_ms(10'000);
           accounts[i].txs.push_back(std::move(req));
