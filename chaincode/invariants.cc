@@ -12,6 +12,7 @@ __extension__ typedef unsigned __int128 u128;
 
 void InvariantChecker::Violation(int rule, const std::string& what) {
   if (first_.ok()) {
+    rule_ = rule;
     first_ = Status::Corruption("height " + std::to_string(height_) + ": invariant " + std::to_string(rule) +
                                 " broken: " + what);
   }

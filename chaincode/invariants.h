@@ -39,6 +39,8 @@ class InvariantChecker {
 
   // The first violation found, or OK.
   const Status& status() const { return first_; }
+  // Its rule (1 to 6), or 0 while none is broken.
+  int rule() const { return rule_; }
 
  private:
   void Violation(int rule, const std::string& what);
@@ -50,6 +52,7 @@ class InvariantChecker {
 
   std::uint64_t height_ = 0;
   Status first_;
+  int rule_ = 0;
 };
 
 }  // namespace nanum::market

@@ -192,8 +192,7 @@ json PayloadJson(const Payload& p) {
 // A node and what the subcommands need from it.
 class Node {
  public:
-  explicit Node(const std::string& addr)
-      : client_(v1::Nanum::NewStub(grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()))) {}
+  explicit Node(std::shared_ptr<grpc::Channel> channel) : client_(v1::Nanum::NewStub(std::move(channel))) {}
   v1::Nanum::Stub* operator->() { return client_.get(); }
 
   static void Deadline(grpc::ClientContext* ctx, int seconds = 10) {
@@ -345,6 +344,17 @@ int main(int argc, char** argv) {
   blocks->add_option("--from", from, "first height (default 0)");
   blocks->add_option("--to", to_height, "last height (default: the node's head)");
 
+  // ---- auditors ----
+  auto* auditc = app.add_subcommand("audit",
+                                    "replay the ledger from genesis and check every signature, certificate, hash link, "
+                                    "state root and the market's invariants (offline with --data-dir, else over --node)");
+  AuditArgs audit_args;
+  bool quiet = false;
+  auditc->add_option("--genesis", audit_args.genesis_file, "your own copy of the community's genesis file")->required();
+  auditc->add_option("--data-dir", audit_args.data_dir, "a stopped node's data directory (offline audit)");
+  auditc->add_option("--threads", audit_args.threads, "signature-checking threads (default: one per core)");
+  auditc->add_flag("--quiet", quiet, "no progress on stderr");
+
   // ---- households ----
   auto* transfer = app.add_subcommand("transfer", "send tokens to a member");
   key_option(transfer, true);
@@ -441,7 +451,15 @@ int main(int argc, char** argv) {
     return Init(dir, community, chain_id, validators, followers, households, slot_seconds, base_port);
   }
 
-  Node node(node_addr);
+  const std::shared_ptr<grpc::Channel> channel = grpc::CreateChannel(node_addr, grpc::InsecureChannelCredentials());
+  if (*auditc) {
+    audit_args.node = node_addr;
+    audit_args.channel = channel;
+    audit_args.json = as_json;
+    audit_args.progress = !quiet;
+    return Audit(audit_args);
+  }
+  Node node(channel);
   // --slot or --in (slots after the current one, by this machine's clock).
   auto resolve_slot = [&](CLI::App* c, std::uint64_t* out_slot) -> int {
     if (c->count("--slot") != 0) {

@@ -242,6 +242,16 @@ Status Store::OpenLevelDb(const std::string& dir, std::unique_ptr<Store>* out) {
   return Status::OK();
 }
 
+Status Store::OpenLevelDbForAudit(const std::string& dir, std::unique_ptr<Store>* out,
+                                  Status* head_check) {
+  std::unique_ptr<KvEngine> engine;
+  NANUM_RETURN_IF_ERROR(LevelDbEngine::Open(dir, &engine));
+  std::unique_ptr<Store> store(new Store(std::move(engine)));
+  *head_check = store->LoadHead();
+  *out = std::move(store);
+  return Status::OK();
+}
+
 Status Store::LoadHead() {
   std::string raw;
   Status s = engine_->Get(kHeadKey, &raw);

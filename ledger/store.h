@@ -44,6 +44,11 @@ class Store : public StateReader {
   // directory cannot be used, or another process holds it), kCorruption (the stored head
   // and blocks disagree; the message names the height).
   static Status OpenLevelDb(const std::string& dir, std::unique_ptr<Store>* out);
+  // For the audit: opens the store even when the head check fails, so that a damaged ledger
+  // can still be read block by block and its damage located. The check's outcome goes to
+  // `head_check`; when it failed, Head() is nullopt. Errors: kIOError (as above).
+  static Status OpenLevelDbForAudit(const std::string& dir, std::unique_ptr<Store>* out,
+                                    Status* head_check);
   static std::unique_ptr<Store> NewInMemory();
 
   ~Store() override;

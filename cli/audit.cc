@@ -1,0 +1,433 @@
+// The audit; see audit.h.
+//
+// Pipeline: the calling thread reads a window of blocks from the source and hands it to the
+// checkers (decode, content, every signature, on `threads` threads), then replays the window
+// before it, whose checks are done, while they work. Replay is sequential by nature: each
+// block executes on the state the one before left.
+#include "cli/audit.h"
+
+#include <algorithm>
+#include <atomic>
+#include <future>
+#include <thread>
+#include <unordered_map>
+
+#include "chaincode/invariants.h"
+#include "chaincode/queries.h"
+#include "consensus/pbft.h"
+
+namespace nanum::audit {
+namespace {
+
+constexpr std::size_t kWindowTxs = 8192;      // transactions per window, about 0.1 s of checks
+constexpr std::size_t kWindowBlocks = 1024;   // blocks per window when blocks are small
+constexpr std::size_t kChunkTxs = 256;        // transactions per unit of signature work
+
+// ---- Sources ----
+
+class StoreSourceImpl : public Source {
+ public:
+  StoreSourceImpl(const Store* store, std::unique_ptr<Store> owned, Status head_check)
+      : store_(store), owned_(std::move(owned)), head_check_(std::move(head_check)) {}
+
+  Status Head(std::uint64_t* height) override {
+    // The last block stored, found by reading up from the head record's height (or 0): a
+    // damaged head record must not hide blocks from the audit.
+    std::uint64_t h = 0;
+    if (auto head = store_->Head()) h = head->height;
+    std::string bytes;
+    if (!store_->GetBlockBytes(h, &bytes).ok()) {
+      if (h == 0) return Status::NotFound("the data directory holds no blocks");
+      h = 0;
+    }
+    while (store_->GetBlockBytes(h + 1, &bytes).ok()) ++h;
+    *height = h;
+    return Status::OK();
+  }
+  Status Fetch(std::uint64_t height, SourceBlock* out) override {
+    NANUM_RETURN_IF_ERROR(store_->GetBlockBytes(height, &out->bytes));
+    // Stored results and writes are compared as bytes; a missing one is a finding, not an
+    // I/O error, so it is passed on as empty.
+    out->results.emplace();
+    out->writes.emplace();
+    ReadRaw(height, 'r', &*out->results);
+    ReadRaw(height, 'w', &*out->writes);
+    return Status::OK();
+  }
+  std::optional<StoreHead> HeadRecord() override { return store_->Head(); }
+  Status HeadCheck() override { return head_check_; }
+  const StateReader* LiveState() override { return store_; }
+
+ private:
+  void ReadRaw(std::uint64_t height, char kind, std::string* out) {
+    // Re-encode what the store decodes: the store's records are canonical, so a record that
+    // decodes re-encodes to its own bytes, and one that does not decode is reported below.
+    if (kind == 'r') {
+      std::vector<TxResult> r;
+      if (store_->GetResults(height, &r).ok()) *out = EncodeResults(r); else out->assign("\xff<unreadable>");
+    } else {
+      WriteSet w;
+      if (store_->GetWrites(height, &w).ok()) *out = w.Encode(); else out->assign("\xff<unreadable>");
+    }
+  }
+
+  const Store* store_;
+  std::unique_ptr<Store> owned_;
+  Status head_check_;
+};
+
+// ---- The window of blocks being checked ----
+
+struct Item {
+  std::uint64_t height = 0;
+  SourceBlock src;
+  Block block;
+  Hash256 hash{};
+  // The first failure the parallel checks found: rule and detail, empty when none.
+  std::string rule, detail;
+  std::vector<char> tx_ok;    // per transaction: its signature verified for this chain
+  std::vector<char> cert_ok;  // per certificate signature
+};
+
+void Fail(Item* it, std::string rule, std::string detail) {
+  if (it->rule.empty()) {
+    it->rule = std::move(rule);
+    it->detail = std::move(detail);
+  }
+}
+
+// Runs `work(i)` for i in [0, n) on `threads` threads.
+template <class F>
+void ParallelFor(std::size_t n, int threads, F work) {
+  std::atomic<std::size_t> next{0};
+  auto run = [&] {
+    for (std::size_t i = next++; i < n; i = next++) work(i);
+  };
+  std::vector<std::thread> pool;
+  const int extra = static_cast<int>(std::min<std::size_t>(n, static_cast<std::size_t>(threads))) - 1;
+  for (int t = 0; t < extra; ++t) pool.emplace_back(run);
+  run();
+  for (auto& t : pool) t.join();
+}
+
+// Decodes and checks everything a block shows by itself: the parallel half of the audit.
+void CheckWindow(std::vector<Item>* window, const std::string& chain_id, int threads) {
+  ParallelFor(window->size(), threads, [&](std::size_t i) {
+    Item& it = (*window)[i];
+    if (!it.rule.empty()) return;
+    if (Status s = Block::Decode(it.src.bytes, &it.block); !s.ok()) {
+      Fail(&it, "decode", "the stored block does not decode: " + s.ToString());
+      return;
+    }
+    it.hash = it.block.Hash();
+    if (it.block.header.height != it.height) {
+      Fail(&it, "height", "the block stored at this height says it is block " + std::to_string(it.block.header.height));
+      return;
+    }
+    if (Status s = CheckBlockContent(it.block); !s.ok()) Fail(&it, "content", s.ToString());
+    it.tx_ok.assign(it.block.txs.size(), 0);
+    if (it.block.certificate) {
+      const Hash256 digest = CommitDigest(it.height, it.block.certificate->view, it.hash);
+      for (const CommitSignature& cs : it.block.certificate->signatures) {
+        it.cert_ok.push_back(Verify(cs.validator, digest, cs.signature) ? 1 : 0);
+      }
+    }
+  });
+  struct Chunk {
+    Item* item;
+    std::size_t begin, end;
+  };
+  std::vector<Chunk> chunks;
+  for (Item& it : *window) {
+    for (std::size_t b = 0; b < it.tx_ok.size(); b += kChunkTxs) {
+      chunks.push_back({&it, b, std::min(it.tx_ok.size(), b + kChunkTxs)});
+    }
+  }
+  ParallelFor(chunks.size(), threads, [&](std::size_t c) {
+    const Chunk& ch = chunks[c];
+    for (std::size_t k = ch.begin; k < ch.end; ++k) ch.item->tx_ok[k] = ch.item->block.txs[k].Verify(chain_id).ok();
+  });
+}
+
+// ---- The replay ----
+
+// Reads both states in key order and names the first key where they differ.
+Status CompareStates(const StateReader& replay, const StateReader& live) {
+  auto a = replay.NewIterator("");
+  auto b = live.NewIterator("");
+  for (;;) {
+    const bool av = a->Valid(), bv = b->Valid();
+    if (!av && !bv) break;
+    if (av && bv && a->key() == b->key()) {
+      if (a->value() != b->value()) return Status::Corruption("state key " + ToHex(a->key()) + " holds another value");
+      a->Next();
+      b->Next();
+      continue;
+    }
+    if (!bv || (av && a->key() < b->key())) return Status::Corruption("state key " + ToHex(a->key()) + " is missing");
+    return Status::Corruption("state key " + ToHex(b->key()) + " is there but the replay never wrote it");
+  }
+  NANUM_RETURN_IF_ERROR(a->status());
+  return b->status();
+}
+
+class Replay {
+ public:
+  Replay(const market::Genesis& genesis, Source* source, const Options& options, Report* report)
+      : genesis_(genesis), source_(source), options_(options), report_(report), state_(&empty_base_) {}
+
+  Status Run() {
+    std::uint64_t head = 0;
+    NANUM_RETURN_IF_ERROR(source_->Head(&head));
+    report_->head_height = head;
+    const int threads = options_.threads > 0 ? options_.threads
+                                             : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+    std::uint64_t next = 0;
+    auto read_window = [&](std::vector<Item>* w) -> Status {
+      std::size_t txs = 0;
+      while (next <= head && w->size() < kWindowBlocks && txs < kWindowTxs) {
+        Item it;
+        it.height = next;
+        Status s = source_->Fetch(next, &it.src);
+        if (s.IsNotFound()) {
+          Fail(&it, "missing", "the source has no block at this height, below its head " + std::to_string(head));
+        } else if (!s.ok()) {
+          return s.Prefixed("reading block " + std::to_string(next));
+        }
+        // An estimate from the size; the checkers decode.
+        txs += it.src.bytes.size() / 200;
+        w->push_back(std::move(it));
+        ++next;
+      }
+      return Status::OK();
+    };
+    auto check = [&](std::vector<Item>* w) {
+      return std::async(std::launch::async, [w, threads, this] { CheckWindow(w, genesis_.info.chain_id, threads); });
+    };
+    std::vector<Item> current, ahead;
+    NANUM_RETURN_IF_ERROR(read_window(&current));
+    std::future<void> current_done = check(&current);
+    while (!current.empty()) {
+      Status read = read_window(&ahead);
+      current_done.get();
+      std::future<void> ahead_done;
+      if (read.ok() && !ahead.empty()) ahead_done = check(&ahead);
+      for (Item& it : current) {
+        if (!ReplayBlock(&it)) {
+          if (ahead_done.valid()) ahead_done.get();
+          return Status::OK();
+        }
+      }
+      if (!read.ok()) {
+        if (ahead_done.valid()) ahead_done.get();
+        return read;
+      }
+      current = std::move(ahead);
+      ahead.clear();
+      current_done = std::move(ahead_done);
+    }
+    Finish();
+    return Status::OK();
+  }
+
+ private:
+  bool Failed(std::uint64_t height, std::string rule, std::string detail) {
+    report_->ok = false;
+    report_->height = height;
+    report_->rule = std::move(rule);
+    report_->detail = std::move(detail);
+    return false;
+  }
+
+  bool ReplayGenesis(Item* it) {
+    Block g;
+    WriteSet writes;
+    if (Status s = market::GenesisBlock(genesis_, &g, &writes); !s.ok()) {
+      return Failed(0, "genesis", "the genesis file does not make a genesis block: " + s.ToString());
+    }
+    if (g.Encode() != it->src.bytes) {
+      return Failed(0, "genesis", "block 0 is not the genesis file's (it should hash to " + ToHex(g.Hash()) + ")");
+    }
+    if (it->src.writes && *it->src.writes != writes.Encode()) {
+      return Failed(0, "stored_writes", "the stored genesis write set is not the genesis file's");
+    }
+    state_.Apply(writes);
+    prev_ = g.header;
+    prev_hash_ = g.Hash();
+    return true;
+  }
+
+  bool ReplayBlock(Item* it) {
+    const std::uint64_t h = it->height;
+    if (it->rule == "missing" || it->rule == "decode" || it->rule == "height") return Failed(h, it->rule, it->detail);
+    ++report_->blocks;
+    if (h == 0) {
+      if (!ReplayGenesis(it)) return false;
+      Progress(h);
+      return true;
+    }
+    const Block& b = it->block;
+    if (b.header.prev_hash != prev_hash_) {
+      return Failed(h, "hash_link", "prev_hash " + ToHex(b.header.prev_hash) + " is not block " + std::to_string(h - 1) +
+                                        "'s hash " + ToHex(prev_hash_));
+    }
+    if (b.header.timestamp_ms <= prev_.timestamp_ms) {
+      return Failed(h, "time", "block time " + std::to_string(b.header.timestamp_ms) + " does not follow the previous block's " +
+                                   std::to_string(prev_.timestamp_ms));
+    }
+    if (!it->rule.empty()) return Failed(h, it->rule, it->detail);
+    for (std::size_t i = 0; i < b.txs.size(); ++i) {
+      if (!it->tx_ok[i]) {
+        return Failed(h, "signature", "transaction " + std::to_string(i) + " (" + ToHex(b.txs[i].id()) + "): " +
+                                          b.txs[i].Verify(genesis_.info.chain_id).ToString());
+      }
+    }
+    report_->signatures += b.txs.size();
+    if (!CheckNoReplay(it)) return false;
+    if (!CheckCertificate(it)) return false;
+
+    // Execute on the state after the block before, with the invariant checker watching.
+    checker_.BeginBlock(h);
+    std::vector<TxResult> results;
+    WriteSet writes;
+    if (Status s = market::ExecuteBlock(state_, h, b.header.timestamp_ms, b.txs, &results, &writes, checker_.Observer());
+        !s.ok()) {
+      return Failed(h, "execution", s.ToString());
+    }
+    if (ResultsRoot(results) != b.header.results_root) {
+      return Failed(h, "results_root", "executing the block gives other results than its header commits to");
+    }
+    const Hash256 root = NextStateRoot(prev_.state_root, h, writes);
+    if (root != b.header.state_root) {
+      return Failed(h, "state_root", "executing the block gives state root " + ToHex(root) + ", its header says " +
+                                         ToHex(b.header.state_root));
+    }
+    state_.Apply(writes);
+    if (Status s = checker_.CheckBlock(state_, writes); !s.ok()) return Failed(h, "execution", s.ToString());
+    if (checker_.rule() != 0) {
+      return Failed(h, "invariant_" + std::to_string(checker_.rule()), checker_.status().ToString());
+    }
+    if (it->src.results && *it->src.results != EncodeResults(results)) {
+      return Failed(h, "stored_results", "the results stored with the block are not the replay's");
+    }
+    if (it->src.writes && *it->src.writes != writes.Encode()) {
+      return Failed(h, "stored_writes", "the write set stored with the block is not the replay's");
+    }
+    report_->transactions += b.txs.size();
+    prev_ = b.header;
+    prev_hash_ = it->hash;
+    Progress(h);
+    return true;
+  }
+
+  bool CheckNoReplay(const Item* it) {
+    for (const Transaction& tx : it->block.txs) {
+      std::uint64_t prefix = 0;
+      for (std::size_t k = 0; k < 8; ++k) prefix = prefix << 8 | tx.id()[k];
+      auto [pos, fresh] = seen_.emplace(prefix, it->height);
+      if (fresh) continue;
+      // Same first 8 bytes: look at the earlier block to tell a replay from a coincidence.
+      SourceBlock earlier;
+      Block eb;
+      if (source_->Fetch(pos->second, &earlier).ok() && Block::Decode(earlier.bytes, &eb).ok()) {
+        for (const Transaction& e : eb.txs) {
+          if (e.id() == tx.id()) {
+            return Failed(it->height, "duplicate_tx", "transaction " + ToHex(tx.id()) + " was already committed in block " +
+                                                          std::to_string(pos->second));
+          }
+        }
+      }
+    }
+    return true;
+  }
+
+  bool CheckCertificate(const Item* it) {
+    const Block& b = it->block;
+    const std::uint64_t h = it->height;
+    if (!b.certificate) return Failed(h, "certificate", "the block has no commit certificate");
+    market::ValidatorEpoch epoch;
+    if (Status s = market::ValidatorEpochAt(state_, h, &epoch); !s.ok()) {
+      return Failed(h, "certificate", "no validator set in force: " + s.ToString());
+    }
+    const auto& sigs = b.certificate->signatures;
+    auto check = [&](const PublicKey& key, const Hash256&, const Signature& sig) {
+      for (std::size_t i = 0; i < sigs.size(); ++i) {
+        if (sigs[i].validator == key && sigs[i].signature == sig) return it->cert_ok[i] != 0;
+      }
+      return false;
+    };
+    if (Status s = VerifyCertificate(*b.certificate, b.header, epoch.validators, pbft::Quorum(epoch.validators.size()), check);
+        !s.ok()) {
+      return Failed(h, "certificate", s.ToString());
+    }
+    report_->signatures += sigs.size();
+    return true;
+  }
+
+  void Progress(std::uint64_t h) {
+    if (options_.progress && (h % options_.progress_every_blocks == 0)) {
+      options_.progress({h, report_->head_height, report_->transactions});
+    }
+  }
+
+  void Finish() {
+    const std::uint64_t h = report_->head_height;
+    report_->state_root = prev_.state_root;
+    if (options_.progress) options_.progress({h, h, report_->transactions});
+    if (Status s = source_->HeadCheck(); !s.ok()) {
+      Failed(h, "head", s.ToString());
+      return;
+    }
+    if (auto head = source_->HeadRecord(); head && (head->height != h || head->hash != prev_hash_ ||
+                                                    head->state_root != prev_.state_root)) {
+      Failed(h, "head", "the head record does not name the last block and its state root");
+      return;
+    }
+    if (const StateReader* live = source_->LiveState()) {
+      if (Status s = CompareStates(state_, *live); !s.ok()) {
+        Failed(h, "live_state", "the node's state after block " + std::to_string(h) + " is not the replay's: " + s.ToString());
+        return;
+      }
+    }
+    report_->ok = true;
+  }
+
+  const market::Genesis& genesis_;
+  Source* source_;
+  const Options& options_;
+  Report* report_;
+  std::unique_ptr<Store> empty_owner_ = Store::NewInMemory();
+  const Store& empty_base_ = *empty_owner_;
+  StateOverlay state_;
+  BlockHeader prev_;
+  Hash256 prev_hash_{};
+  market::InvariantChecker checker_;
+  std::unordered_map<std::uint64_t, std::uint64_t> seen_;  // transaction id prefix → height
+};
+
+}  // namespace
+
+Status OpenDataDir(const std::string& data_dir, std::unique_ptr<Source>* out) {
+  std::unique_ptr<Store> store;
+  Status head_check;
+  Status s = Store::OpenLevelDbForAudit(data_dir + "/ledger", &store, &head_check);
+  if (!s.ok()) {
+    return Status::IOError("cannot open the ledger in " + data_dir + " (" + s.ToString() +
+                           "); if its node is running, stop it or audit over gRPC with --node");
+  }
+  const Store* raw = store.get();
+  *out = std::make_unique<StoreSourceImpl>(raw, std::move(store), head_check);
+  return Status::OK();
+}
+
+std::unique_ptr<Source> StoreSource(const Store* store) {
+  return std::make_unique<StoreSourceImpl>(store, nullptr, Status::OK());
+}
+
+Status Audit(const market::Genesis& genesis, Source* source, const Options& options, Report* report) {
+  *report = Report();
+  Replay replay(genesis, source, options, report);
+  return replay.Run();
+}
+
+}  // namespace nanum::audit
