@@ -16,10 +16,16 @@
 // CheckBlock with the state after the block and the block's writes (checks 1, 2, 3, 5 on what
 // the block changed). The first violation is kept, naming the height, the rule and the thing.
 //
+// Supply (1) and non-negative balances (2) are checked incrementally: the checker keeps each
+// member's balance from the first CheckBlock (which reads them all) on and then reads only
+// the members a block wrote. So give one checker every block of a replay in order;
+// CheckWholeState reads them all again.
+//
 // Thread safety: one checker per replay, used by one thread.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "chaincode/market.h"
@@ -46,13 +52,19 @@ class InvariantChecker {
   void Violation(int rule, const std::string& what);
   void CheckAfterTx(const Transaction& tx, Result result, const StateReader& after,
                     const std::vector<Contract>& contracts);
-  Status CheckSupply(const StateReader& s);
+  // Reads every member when `writes` is null or nothing is cached yet, else only those in
+  // `writes`.
+  Status CheckSupply(const StateReader& s, const WriteSet* writes);
   void CheckContract(const Contract& c);
   Status CheckSettledSlot(const StateReader& s, std::uint64_t slot);
 
   std::uint64_t height_ = 0;
   Status first_;
   int rule_ = 0;
+  __extension__ typedef unsigned __int128 Sum;
+  bool have_balances_ = false;
+  std::map<std::string, Sum, std::less<>> balances_;  // member key → available + escrow
+  Sum total_ = 0;
 };
 
 }  // namespace nanum::market

@@ -1,14 +1,17 @@
 // The audit; see audit.h.
 //
-// Pipeline: the calling thread reads a window of blocks from the source and hands it to the
-// checkers (decode, content, every signature, on `threads` threads), then replays the window
-// before it, whose checks are done, while they work. Replay is sequential by nature: each
-// block executes on the state the one before left.
+// Pipeline: a checker thread reads windows of blocks from the source and checks what each
+// block shows by itself (decode, content, every signature, on `threads` threads), up to a
+// few windows ahead of the replay on the calling thread. Replay is sequential by nature:
+// each block executes on the state the one before left.
 #include "cli/audit.h"
 
 #include <algorithm>
+#include <map>
 #include <atomic>
-#include <future>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 
@@ -46,12 +49,11 @@ class StoreSourceImpl : public Source {
   }
   Status Fetch(std::uint64_t height, SourceBlock* out) override {
     NANUM_RETURN_IF_ERROR(store_->GetBlockBytes(height, &out->bytes));
-    // Stored results and writes are compared as bytes; a missing one is a finding, not an
-    // I/O error, so it is passed on as empty.
-    out->results.emplace();
-    out->writes.emplace();
-    ReadRaw(height, 'r', &*out->results);
-    ReadRaw(height, 'w', &*out->writes);
+    // The stored results and writes are decoded strictly (a record that decodes has exactly
+    // one encoding), so comparing them decoded compares the stored bytes.
+    out->keeps_records = true;
+    out->stored = store_->GetResults(height, &out->results);
+    if (out->stored.ok()) out->stored = store_->GetWrites(height, &out->writes);
     return Status::OK();
   }
   std::optional<StoreHead> HeadRecord() override { return store_->Head(); }
@@ -59,18 +61,6 @@ class StoreSourceImpl : public Source {
   const StateReader* LiveState() override { return store_; }
 
  private:
-  void ReadRaw(std::uint64_t height, char kind, std::string* out) {
-    // Re-encode what the store decodes: the store's records are canonical, so a record that
-    // decodes re-encodes to its own bytes, and one that does not decode is reported below.
-    if (kind == 'r') {
-      std::vector<TxResult> r;
-      if (store_->GetResults(height, &r).ok()) *out = EncodeResults(r); else out->assign("\xff<unreadable>");
-    } else {
-      WriteSet w;
-      if (store_->GetWrites(height, &w).ok()) *out = w.Encode(); else out->assign("\xff<unreadable>");
-    }
-  }
-
   const Store* store_;
   std::unique_ptr<Store> owned_;
   Status head_check_;
@@ -149,7 +139,90 @@ void CheckWindow(std::vector<Item>* window, const std::string& chain_id, int thr
   });
 }
 
+// Checked windows on their way from the checker thread to the replay.
+struct Window {
+  std::vector<Item> items;
+  Status read;  // a read error after the items
+};
+
+class Pipeline {
+ public:
+  static constexpr std::size_t kWindowsAhead = 4;
+  // Blocks while full; false once closed.
+  bool Push(Window w) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return closed_ || q_.size() < kWindowsAhead; });
+    if (closed_) return false;
+    q_.push_back(std::move(w));
+    cv_.notify_all();
+    return true;
+  }
+  void Pop(Window* w) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !q_.empty(); });
+    *w = std::move(q_.front());
+    q_.pop_front();
+    cv_.notify_all();
+  }
+  void Close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Window> q_;
+  bool closed_ = false;
+};
+
 // ---- The replay ----
+
+// The replayed state in memory: a sorted map with no base store and no deletion markers,
+// which is what a long replay reads and writes millions of times.
+class MemState : public StateReader {
+ public:
+  Status Get(std::string_view key, std::string* value) const override {
+    auto it = map_.find(key);
+    if (it == map_.end()) return Status::NotFound("state key absent");
+    *value = it->second;
+    return Status::OK();
+  }
+  std::unique_ptr<StateIterator> NewIterator(std::string_view prefix, std::string_view start = {}) const override {
+    return std::make_unique<Iterator>(map_, prefix, std::max(prefix, start));
+  }
+  // Writes are in key order, and often land next to the last one (new contracts, readings
+  // and settlements go at the end of their ranges): each insertion starts from there.
+  void Apply(const WriteSet& writes) {
+    auto hint = map_.begin();
+    for (const auto& [key, value] : writes.entries()) {
+      if (value) {
+        hint = std::next(map_.insert_or_assign(hint, key, *value));
+      } else if (auto it = map_.find(key); it != map_.end()) {
+        hint = map_.erase(it);
+      }
+    }
+  }
+
+ private:
+  using Map = std::map<std::string, std::string, std::less<>>;
+  class Iterator : public StateIterator {
+   public:
+    Iterator(const Map& m, std::string_view prefix, std::string_view start)
+        : it_(m.lower_bound(start)), end_(m.end()), prefix_(prefix) {}
+    bool Valid() const override { return it_ != end_ && it_->first.starts_with(prefix_); }
+    void Next() override { ++it_; }
+    std::string_view key() const override { return it_->first; }
+    std::string_view value() const override { return it_->second; }
+    Status status() const override { return Status::OK(); }
+
+   private:
+    Map::const_iterator it_, end_;
+    std::string prefix_;
+  };
+  Map map_;
+};
 
 // Reads both states in key order and names the first key where they differ.
 Status CompareStates(const StateReader& replay, const StateReader& live) {
@@ -174,7 +247,7 @@ Status CompareStates(const StateReader& replay, const StateReader& live) {
 class Replay {
  public:
   Replay(const market::Genesis& genesis, Source* source, const Options& options, Report* report)
-      : genesis_(genesis), source_(source), options_(options), report_(report), state_(&empty_base_) {}
+      : genesis_(genesis), source_(source), options_(options), report_(report) {}
 
   Status Run() {
     std::uint64_t head = 0;
@@ -182,52 +255,54 @@ class Replay {
     report_->head_height = head;
     const int threads = options_.threads > 0 ? options_.threads
                                              : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
-    std::uint64_t next = 0;
-    auto read_window = [&](std::vector<Item>* w) -> Status {
-      std::size_t txs = 0;
-      while (next <= head && w->size() < kWindowBlocks && txs < kWindowTxs) {
-        Item it;
-        it.height = next;
-        Status s = source_->Fetch(next, &it.src);
-        if (s.IsNotFound()) {
-          Fail(&it, "missing", "the source has no block at this height, below its head " + std::to_string(head));
-        } else if (!s.ok()) {
-          return s.Prefixed("reading block " + std::to_string(next));
+    // The checker: reads and checks windows in order, up to kWindowsAhead ahead of the
+    // replay, so that neither waits for the other while there is work.
+    Pipeline pipe;
+    std::thread checker([&] {
+      std::uint64_t next = 0;
+      while (next <= head) {
+        Window w;
+        std::size_t txs = 0;
+        while (next <= head && w.items.size() < kWindowBlocks && txs < kWindowTxs) {
+          Item it;
+          it.height = next;
+          Status s = source_->Fetch(next, &it.src);
+          if (s.IsNotFound()) {
+            Fail(&it, "missing", "the source has no block at this height, below its head " + std::to_string(head));
+          } else if (!s.ok()) {
+            w.read = s.Prefixed("reading block " + std::to_string(next));
+            break;
+          }
+          txs += it.src.bytes.size() / 200;  // an estimate from the size; the checkers decode
+          w.items.push_back(std::move(it));
+          ++next;
         }
-        // An estimate from the size; the checkers decode.
-        txs += it.src.bytes.size() / 200;
-        w->push_back(std::move(it));
-        ++next;
+        CheckWindow(&w.items, genesis_.info.chain_id, threads);
+        const bool stop = !w.read.ok();
+        if (!pipe.Push(std::move(w)) || stop) return;
       }
-      return Status::OK();
-    };
-    auto check = [&](std::vector<Item>* w) {
-      return std::async(std::launch::async, [w, threads, this] { CheckWindow(w, genesis_.info.chain_id, threads); });
-    };
-    std::vector<Item> current, ahead;
-    NANUM_RETURN_IF_ERROR(read_window(&current));
-    std::future<void> current_done = check(&current);
-    while (!current.empty()) {
-      Status read = read_window(&ahead);
-      current_done.get();
-      std::future<void> ahead_done;
-      if (read.ok() && !ahead.empty()) ahead_done = check(&ahead);
-      for (Item& it : current) {
+    });
+    Status result;
+    bool failed = false;
+    for (std::uint64_t replayed = 0; replayed <= head && !failed;) {
+      Window w;
+      pipe.Pop(&w);
+      for (Item& it : w.items) {
         if (!ReplayBlock(&it)) {
-          if (ahead_done.valid()) ahead_done.get();
-          return Status::OK();
+          failed = true;
+          break;
         }
+        ++replayed;
       }
-      if (!read.ok()) {
-        if (ahead_done.valid()) ahead_done.get();
-        return read;
+      if (!failed && !w.read.ok()) {
+        result = w.read;
+        failed = true;
       }
-      current = std::move(ahead);
-      ahead.clear();
-      current_done = std::move(ahead_done);
     }
-    Finish();
-    return Status::OK();
+    pipe.Close();
+    checker.join();
+    if (result.ok() && !failed) Finish();
+    return result;
   }
 
  private:
@@ -248,7 +323,7 @@ class Replay {
     if (g.Encode() != it->src.bytes) {
       return Failed(0, "genesis", "block 0 is not the genesis file's (it should hash to " + ToHex(g.Hash()) + ")");
     }
-    if (it->src.writes && *it->src.writes != writes.Encode()) {
+    if (it->src.keeps_records && (!it->src.stored.ok() || it->src.writes != writes)) {
       return Failed(0, "stored_writes", "the stored genesis write set is not the genesis file's");
     }
     state_.Apply(writes);
@@ -307,11 +382,14 @@ class Replay {
     if (checker_.rule() != 0) {
       return Failed(h, "invariant_" + std::to_string(checker_.rule()), checker_.status().ToString());
     }
-    if (it->src.results && *it->src.results != EncodeResults(results)) {
-      return Failed(h, "stored_results", "the results stored with the block are not the replay's");
-    }
-    if (it->src.writes && *it->src.writes != writes.Encode()) {
-      return Failed(h, "stored_writes", "the write set stored with the block is not the replay's");
+    if (it->src.keeps_records) {
+      if (!it->src.stored.ok()) return Failed(h, "stored_results", "unreadable: " + it->src.stored.ToString());
+      if (it->src.results != results) {
+        return Failed(h, "stored_results", "the results stored with the block are not the replay's");
+      }
+      if (it->src.writes != writes) {
+        return Failed(h, "stored_writes", "the write set stored with the block is not the replay's");
+      }
     }
     report_->transactions += b.txs.size();
     prev_ = b.header;
@@ -396,9 +474,7 @@ class Replay {
   Source* source_;
   const Options& options_;
   Report* report_;
-  std::unique_ptr<Store> empty_owner_ = Store::NewInMemory();
-  const Store& empty_base_ = *empty_owner_;
-  StateOverlay state_;
+  MemState state_;
   BlockHeader prev_;
   Hash256 prev_hash_{};
   market::InvariantChecker checker_;

@@ -23,11 +23,13 @@
 //   head            the head record names the last block and its state root
 //   live_state      every key and value of the node's live state is the replay's
 //
-// It stops at the first failure, which names the height and the rule. Signature checks
-// (transactions and certificates) run on `threads` threads, a window of blocks ahead of the
-// replay, which runs on the calling thread.
+// It stops at the first failure, which names the height and the rule. Reading and signature
+// checks (transactions and certificates) run on `threads` threads, a few windows of blocks
+// ahead of the replay, which runs on the calling thread.
 //
-// Thread safety: Audit() is a plain function; the source is used by the calling thread only.
+// Thread safety: Audit() is a plain function. It calls the source's Fetch from its checker
+// thread and from the calling thread (to look at an earlier block), so Fetch must be safe to
+// call concurrently; the other methods are called from the calling thread.
 #pragma once
 
 #include <cstdint>
@@ -46,11 +48,13 @@
 namespace nanum::audit {
 
 // One stored block as a source gives it: the exact bytes, and the results and write set the
-// source stored with it when it keeps them.
+// source stored with it when it keeps them (`stored` then says whether they could be read).
 struct SourceBlock {
   std::string bytes;
-  std::optional<std::string> results;  // EncodeResults bytes
-  std::optional<std::string> writes;   // WriteSet::Encode bytes
+  bool keeps_records = false;
+  Status stored;
+  std::vector<TxResult> results;
+  WriteSet writes;
 };
 
 class Source {

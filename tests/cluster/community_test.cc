@@ -178,6 +178,22 @@ TEST_F(CommunityTest, ATradingCycleSettlesExactlyAsTheMarketRulesSay) {
     EXPECT_EQ(ToHex(b.header.state_root), ToHex(first.state_root())) << c_->nodes()[i].name;
     ASSERT_TRUE(b.certificate.has_value());
   }
+
+  // The auditor replays the ledger from the genesis file: over gRPC from a follower, and
+  // offline from a stopped validator's data directory. Everything above must hold.
+  const std::string genesis = c_->options().dir + "/genesis.json";
+  json audit = Ctl(5, "audit --quiet --genesis " + genesis);
+  EXPECT_EQ(audit["ok"], true) << audit.dump();
+  EXPECT_GE(audit["head_height"].get<std::uint64_t>(), first.height());
+  EXPECT_GT(audit["transactions"].get<std::uint64_t>(), 0u);
+  ASSERT_TRUE(c_->Stop(1));
+  EXPECT_EQ(c_->Ctl(1, "--json audit --quiet --genesis " + genesis + " --data-dir " + c_->options().dir + "/data/validator-1",
+                    &out),
+            0)
+      << out;
+  audit = json::parse(out, nullptr, false);
+  EXPECT_EQ(audit["ok"], true) << out;
+  EXPECT_EQ(audit["source"], c_->options().dir + "/data/validator-1");
 }
 
 }  // namespace
