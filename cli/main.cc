@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
+#include <sstream>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <grpcpp/grpcpp.h>
@@ -267,6 +269,83 @@ class Node {
   std::unique_ptr<v1::Nanum::Stub> client_;
 };
 
+// One event: a line for people, or a JSON line (`height`, `time_ms`, `kind`, and `order`,
+// `contract` or `settlement`).
+void PrintEvent(const v1::MemberEvent& e, const Output& out) {
+  json j = {{"height", e.height()}, {"time_ms", e.time_ms()}, {"kind", e.kind()}};
+  std::ostringstream line;
+  const std::time_t t = static_cast<std::time_t>(e.time_ms() / 1000);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  line << std::put_time(&tm, "%H:%M:%S") << "  height " << e.height() << "  " << std::left << std::setw(16) << e.kind();
+  if (e.has_contract()) {
+    const auto& c = e.contract();
+    j["contract"] = ContractJson(c);
+    line << c.seller() << " sells " << c.quantity_wh() << " Wh to " << c.buyer() << " at " << c.price() << " for slot "
+         << c.slot() << " (contract " << c.id() << ")";
+  } else if (e.has_settlement()) {
+    const auto& x = e.settlement();
+    j["settlement"] = SettlementJson(x);
+    line << "slot " << x.slot() << ": sold " << x.delivered_sold_wh() << " of " << x.sold_wh() << " Wh, bought "
+         << x.delivered_bought_wh() << " of " << x.bought_wh() << " Wh; received " << x.received() << ", paid " << x.paid()
+         << ", refunded " << x.refunded() << ", penalties paid " << x.penalty_paid() << " and received "
+         << x.penalty_received();
+  } else {
+    const auto& o = e.order();
+    j["order"] = OrderJson(o);
+    line << o.side() << " " << o.quantity_wh() << " Wh at " << o.price() << " for slot " << o.slot() << ", "
+         << o.remaining_wh() << " Wh open (order " << Hex(o.id()).substr(0, 16) << ")";
+  }
+  std::cout << (out.json() ? j.dump() : line.str()) << std::endl;
+}
+
+// Follows a member's events. When the stream breaks (the node restarts), it reconnects with
+// backoff and resumes after the last event it printed.
+int Watch(Node& node, const std::string& member, bool from_given, std::uint64_t from, const Output& out) {
+  std::uint64_t next = from;
+  if (!from_given) {  // only new events: from the block after the node's head now
+    v1::NodeStatus st;
+    grpc::ClientContext ctx;
+    Node::Deadline(&ctx);
+    if (grpc::Status s = node->GetStatus(&ctx, v1::GetStatusRequest{}, &st); !s.ok()) return GrpcFail(s);
+    next = st.height() + 1;
+  }
+  std::uint64_t last_height = 0;
+  std::size_t printed_at_last = 0;  // events already printed for last_height
+  int backoff_ms = 200;
+  for (;;) {
+    v1::SubscribeEventsRequest req;
+    req.set_member(member);
+    req.set_from_height(next);
+    grpc::ClientContext ctx;
+    auto stream = node->SubscribeEvents(&ctx, req);
+    v1::MemberEvent e;
+    std::size_t seen_at_height = 0;
+    std::uint64_t height = 0;
+    while (stream->Read(&e)) {
+      backoff_ms = 200;
+      if (e.height() != height) {
+        height = e.height();
+        seen_at_height = 0;
+      }
+      ++seen_at_height;
+      if (height == last_height && seen_at_height <= printed_at_last) continue;  // printed before a reconnect
+      PrintEvent(e, out);
+      if (height != last_height) printed_at_last = 0;
+      last_height = height;
+      printed_at_last = seen_at_height;
+      next = last_height;
+    }
+    grpc::Status s = stream->Finish();
+    if (s.error_code() == grpc::StatusCode::NOT_FOUND || s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+      return GrpcFail(s);
+    }
+    std::cerr << "nanumctl: watch: " << (s.ok() ? "the stream ended" : s.error_message()) << "; reconnecting\n";
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+    backoff_ms = std::min(backoff_ms * 2, 5000);
+  }
+}
+
 std::uint64_t RandomSalt() {
   std::uint64_t salt = 0;
   SecureRandom(reinterpret_cast<std::uint8_t*>(&salt), sizeof salt);
@@ -378,6 +457,12 @@ int main(int argc, char** argv) {
   key_option(contracts, false);
   contracts->add_option("--slot", slot, "all contracts of this slot instead");
   contracts->add_option("--limit", limit);
+  auto* watchc = app.add_subcommand("watch",
+                                    "a member's events as they happen (orders accepted, filled, cancelled, expired; "
+                                    "contracts; settlements), until interrupted; survives node restarts");
+  watchc->add_option("--member", member, "the member (or yours with --key)");
+  key_option(watchc, false);
+  watchc->add_option("--from-height", from, "also the events of blocks from this height (default: only new ones)");
   auto* settlements = app.add_subcommand("settlements", "settlements of a member (or yours with --key), or of a slot");
   settlements->add_option("--member", member);
   key_option(settlements, false);
@@ -709,6 +794,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*reading) return node.SubmitAndReport(key_path, Payload{rd}, out);
+  if (*watchc) {
+    std::string who;
+    if (grpc::Status s = node.MemberId(member, key_path, &who); !s.ok()) return GrpcFail(s);
+    return Watch(node, who, watchc->count("--from-height") != 0, from, out);
+  }
 
   // Governance.
   Govern g;

@@ -1,9 +1,11 @@
 // The Nanum gRPC service; see api.h.
 #include "node/api.h"
 
+#include <atomic>
 
 #include "chaincode/market.h"
 #include "chaincode/queries.h"
+#include "node/events.h"
 #include "proto/wire.h"
 
 namespace nanum::node {
@@ -26,6 +28,21 @@ void FillOutcome(const TxOutcome& o, pb::TxOutcome* out) {
 // Submit is asynchronous (gRPC's callback API), so that clients waiting for their commits
 // hold no server thread; the other calls are quick reads and run on gRPC's thread pool.
 std::size_t Limit(std::uint32_t l) { return l == 0 || l > market::kMaxPage ? market::kMaxPage : l; }
+
+Status FillBlock(const Store& store, std::uint64_t height, pb::BlockResponse* out) {
+  std::string bytes;
+  Status s = store.GetBlockBytes(height, &bytes);
+  if (s.IsNotFound()) return Status::NotFound("no block at height " + std::to_string(height));
+  NANUM_RETURN_IF_ERROR(s);
+  std::vector<TxResult> results;
+  NANUM_RETURN_IF_ERROR(store.GetResults(height, &results));
+  out->mutable_block()->set_height(height);
+  out->mutable_block()->set_block(std::move(bytes));
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    FillOutcome(TxOutcome{height, static_cast<std::uint32_t>(i), results[i].code}, out->add_outcomes());
+  }
+  return Status::OK();
+}
 
 void FillMember(const market::Member& m, pb::MemberInfo* out) {
   out->set_id(m.id);
@@ -50,6 +67,41 @@ void FillOrder(const market::Order& o, pb::OrderInfo* out) {
   out->set_status(o.status <= 4 ? kStatus[o.status] : "unknown");
 }
 
+void FillContract(const market::Contract& c, pb::ContractInfo* o) {
+  o->set_id(c.id);
+  o->set_slot(c.slot);
+  o->set_seller(c.seller);
+  o->set_buyer(c.buyer);
+  o->set_quantity_wh(c.quantity_wh);
+  o->set_price(c.price);
+  o->set_sell_order(Bytes(c.sell_order));
+  o->set_buy_order(Bytes(c.buy_order));
+  o->set_height(c.height);
+  o->set_settled(c.settled);
+  o->set_delivered_wh(c.delivered_wh);
+  o->set_paid(c.paid);
+  o->set_penalty(c.penalty);
+}
+
+void FillSettlement(const market::Settlement& x, pb::SettlementInfo* o) {
+  o->set_slot(x.slot);
+  o->set_member(x.member);
+  o->set_sold_wh(x.sold_wh);
+  o->set_exported_wh(x.exported_wh);
+  o->set_delivered_sold_wh(x.delivered_sold_wh);
+  o->set_bought_wh(x.bought_wh);
+  o->set_imported_wh(x.imported_wh);
+  o->set_delivered_bought_wh(x.delivered_bought_wh);
+  o->set_export_measured(x.export_measured);
+  o->set_import_measured(x.import_measured);
+  o->set_received(x.received);
+  o->set_paid(x.paid);
+  o->set_refunded(x.refunded);
+  o->set_penalty_paid(x.penalty_paid);
+  o->set_penalty_received(x.penalty_received);
+  o->set_height(x.height);
+}
+
 void FillLevel(const market::PriceLevel& l, pb::PriceLevel* out) {
   out->set_price(l.price);
   out->set_quantity_wh(l.quantity_wh);
@@ -59,6 +111,38 @@ void FillLevel(const market::PriceLevel& l, pb::PriceLevel* out) {
 class Api final : public pb::Nanum::WithCallbackMethod_Submit<pb::Nanum::Service> {
  public:
   explicit Api(Node* node) : node_(node) {}
+
+  // At most kMaxStreams subscriptions at once: each holds one of gRPC's server threads.
+  static constexpr int kMaxStreams = 64;
+  class Subscription {
+   public:
+    explicit Subscription(Api* api) : api_(api), admitted_(++api->streams_ <= kMaxStreams) {}
+    ~Subscription() { --api_->streams_; }
+    bool admitted() const { return admitted_; }
+
+   private:
+    Api* api_;
+    bool admitted_;
+  };
+  static grpc::Status TooManyStreams() {
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        "this node serves " + std::to_string(kMaxStreams) + " streams already; try later");
+  }
+
+  // Calls `send` for each height from `next` on: the stored blocks, then each new one as it
+  // is stored, until the client cancels, the node stops or `send` fails.
+  template <class Send>
+  grpc::Status Follow(ServerContext* ctx, std::uint64_t next, Send send) {
+    for (std::uint64_t head = node_->store().Head()->height;;) {
+      for (; next <= head; ++next) {
+        if (ctx->IsCancelled()) break;
+        if (Status s = send(next); !s.ok()) return ToGrpc(s);
+      }
+      if (ctx->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "the client cancelled");
+      if (node_->stopping()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the node is stopping");
+      head = node_->WaitForBlockAbove(head, 1000);
+    }
+  }
 
   grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* ctx, const pb::SubmitRequest* req,
                                    pb::SubmitResponse* resp) override {
@@ -121,18 +205,54 @@ class Api final : public pb::Nanum::WithCallbackMethod_Submit<pb::Nanum::Service
     } else {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "give a height, a hash, or latest");
     }
-    std::string bytes;
-    Status s = store.GetBlockBytes(height, &bytes);
-    if (!s.ok()) return ToGrpc(s.code() == Status::Code::kNotFound ? Status::NotFound("no block at height " + std::to_string(height)) : s);
-    std::vector<TxResult> results;
-    s = store.GetResults(height, &results);
-    if (!s.ok()) return ToGrpc(s);
-    out->mutable_block()->set_height(height);
-    out->mutable_block()->set_block(std::move(bytes));
-    for (std::size_t i = 0; i < results.size(); ++i) {
-      FillOutcome(TxOutcome{height, static_cast<std::uint32_t>(i), results[i].code}, out->add_outcomes());
-    }
-    return grpc::Status::OK;
+    return ToGrpc(FillBlock(store, height, out));
+  }
+
+  grpc::Status SubscribeBlocks(ServerContext* ctx, const pb::SubscribeBlocksRequest* req,
+                               grpc::ServerWriter<pb::BlockResponse>* writer) override {
+    Subscription sub(this);
+    if (!sub.admitted()) return TooManyStreams();
+    const Store& store = node_->store();
+    std::uint64_t next = req->only_new() ? store.Head()->height + 1 : req->from_height();
+    return Follow(ctx, next, [&](std::uint64_t h) -> Status {
+      pb::BlockResponse b;
+      NANUM_RETURN_IF_ERROR(FillBlock(store, h, &b));
+      if (!writer->Write(b)) return Status::Unavailable("the client went away");
+      return Status::OK();
+    });
+  }
+
+  grpc::Status SubscribeEvents(ServerContext* ctx, const pb::SubscribeEventsRequest* req,
+                               grpc::ServerWriter<pb::MemberEvent>* writer) override {
+    Subscription sub(this);
+    if (!sub.admitted()) return TooManyStreams();
+    const Store& store = node_->store();
+    market::Member m;
+    if (Status s = market::GetMember(store, req->member(), &m); !s.ok()) return ToGrpc(s);
+    std::uint64_t next = req->only_new() ? store.Head()->height + 1 : req->from_height();
+    std::vector<MemberEvent> events;
+    return Follow(ctx, next, [&](std::uint64_t h) -> Status {
+      WriteSet writes;
+      Block b;
+      NANUM_RETURN_IF_ERROR(store.GetWrites(h, &writes));
+      NANUM_RETURN_IF_ERROR(store.GetBlock(h, &b));
+      NANUM_RETURN_IF_ERROR(MemberEvents(writes, h, req->member(), &events));
+      for (const MemberEvent& e : events) {
+        pb::MemberEvent out;
+        out.set_height(h);
+        out.set_time_ms(b.header.timestamp_ms);
+        out.set_kind(e.kind);
+        if (e.kind == "contract") {
+          FillContract(e.contract, out.mutable_contract());
+        } else if (e.kind == "settlement") {
+          FillSettlement(e.settlement, out.mutable_settlement());
+        } else {
+          FillOrder(e.order, out.mutable_order());
+        }
+        if (!writer->Write(out)) return Status::Unavailable("the client went away");
+      }
+      return Status::OK();
+    });
   }
 
   grpc::Status GetTransaction(ServerContext*, const pb::GetTransactionRequest* req, pb::TransactionResponse* out) override {
@@ -276,22 +396,7 @@ class Api final : public pb::Nanum::WithCallbackMethod_Submit<pb::Nanum::Service
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "give a member or a slot");
     }
     if (!s.ok()) return ToGrpc(s);
-    for (const market::Contract& c : cs) {
-      pb::ContractInfo* o = out->add_contracts();
-      o->set_id(c.id);
-      o->set_slot(c.slot);
-      o->set_seller(c.seller);
-      o->set_buyer(c.buyer);
-      o->set_quantity_wh(c.quantity_wh);
-      o->set_price(c.price);
-      o->set_sell_order(Bytes(c.sell_order));
-      o->set_buy_order(Bytes(c.buy_order));
-      o->set_height(c.height);
-      o->set_settled(c.settled);
-      o->set_delivered_wh(c.delivered_wh);
-      o->set_paid(c.paid);
-      o->set_penalty(c.penalty);
-    }
+    for (const market::Contract& c : cs) FillContract(c, out->add_contracts());
     return grpc::Status::OK;
   }
 
@@ -307,25 +412,7 @@ class Api final : public pb::Nanum::WithCallbackMethod_Submit<pb::Nanum::Service
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "give a member or a slot");
     }
     if (!s.ok()) return ToGrpc(s);
-    for (const market::Settlement& x : ss) {
-      pb::SettlementInfo* o = out->add_settlements();
-      o->set_slot(x.slot);
-      o->set_member(x.member);
-      o->set_sold_wh(x.sold_wh);
-      o->set_exported_wh(x.exported_wh);
-      o->set_delivered_sold_wh(x.delivered_sold_wh);
-      o->set_bought_wh(x.bought_wh);
-      o->set_imported_wh(x.imported_wh);
-      o->set_delivered_bought_wh(x.delivered_bought_wh);
-      o->set_export_measured(x.export_measured);
-      o->set_import_measured(x.import_measured);
-      o->set_received(x.received);
-      o->set_paid(x.paid);
-      o->set_refunded(x.refunded);
-      o->set_penalty_paid(x.penalty_paid);
-      o->set_penalty_received(x.penalty_received);
-      o->set_height(x.height);
-    }
+    for (const market::Settlement& x : ss) FillSettlement(x, out->add_settlements());
     return grpc::Status::OK;
   }
 
@@ -378,6 +465,7 @@ class Api final : public pb::Nanum::WithCallbackMethod_Submit<pb::Nanum::Service
 
  private:
   Node* node_;
+  std::atomic<int> streams_{0};
 };
 
 }  // namespace

@@ -119,6 +119,7 @@ void Node::Stop() {
     stop_ = true;
   }
   cv_.notify_all();
+  committed_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -279,6 +280,7 @@ void Node::HandleReady() {
       std::lock_guard<std::mutex> l(mu_);
       head_ = StoreHead{b.header.height, b.Hash(), b.header.state_root};
       head_time_ms_ = b.header.timestamp_ms;
+      committed_cv_.notify_all();
       counters_.blocks_committed++;
       counters_.txs_committed += b.txs.size();
       counters_.txs_in_window += b.txs.size();
@@ -315,6 +317,17 @@ void Node::HandleReady() {
     replica_->Advance();
   }
   UpdateSnapshot();
+}
+
+std::uint64_t Node::WaitForBlockAbove(std::uint64_t height, std::uint64_t timeout_ms) const {
+  std::unique_lock<std::mutex> l(mu_);
+  committed_cv_.wait_for(l, std::chrono::milliseconds(timeout_ms), [&] { return stop_ || head_.height > height; });
+  return head_.height;
+}
+
+bool Node::stopping() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return stop_;
 }
 
 void Node::UpdateSnapshot() {

@@ -106,6 +106,10 @@ class Node {
   static constexpr std::size_t kMaxQueued = 100'000;
 
   NodeStatusInfo status() const;
+  // Waits until a block above `height` is stored, the node stops, or `timeout_ms` passes;
+  // returns the stored head's height then. For the API's subscriptions (any thread).
+  std::uint64_t WaitForBlockAbove(std::uint64_t height, std::uint64_t timeout_ms) const;
+  bool stopping() const;
   NodeCounters counters() const;
   const Store& store() const { return *store_; }
   const PublicKey& id() const { return options_.key.public_key(); }
@@ -143,6 +147,7 @@ class Node {
 
   mutable std::mutex mu_;  // guards the queue, stop_, and the snapshots below
   std::condition_variable cv_;
+  mutable std::condition_variable committed_cv_;  // a block was stored, or stop_
   std::deque<Item> queue_;
   bool stop_ = false;
   pbft::ReplicaStatus replica_status_;

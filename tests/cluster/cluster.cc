@@ -161,8 +161,9 @@ int Cluster::Primary() {
   return -1;
 }
 
-int Cluster::Ctl(std::size_t i, const std::string& args, std::string* out) {
-  const std::string cmd = Quote(options_.nanumctl) + " --node " + nodes_[i].api + " " + args + " 2>&1";
+int Cluster::Ctl(std::size_t i, const std::string& args, std::string* out, int interrupt_after_s) {
+  const std::string limit = interrupt_after_s > 0 ? "timeout -s INT " + std::to_string(interrupt_after_s) + " " : "";
+  const std::string cmd = limit + Quote(options_.nanumctl) + " --node " + nodes_[i].api + " " + args + " 2>&1";
   FILE* f = ::popen(cmd.c_str(), "r");
   if (f == nullptr) return -1;
   std::array<char, 4096> buf{};

@@ -51,8 +51,10 @@ class Cluster {
   bool Status(std::size_t i, v1::NodeStatus* out, std::uint64_t timeout_ms = 2000);
   // The index of the validator that says it is primary, or -1.
   int Primary();
-  // Runs nanumctl with `args` (--node is the node's API); returns its exit code, its stdout in `out`.
-  int Ctl(std::size_t i, const std::string& args, std::string* out);
+  // Runs nanumctl with `args` (--node is the node's API); returns its exit code, its stdout
+  // and stderr in `out`. With `interrupt_after_s`, it is interrupted (SIGINT) after that
+  // long, for commands that follow a node until stopped.
+  int Ctl(std::size_t i, const std::string& args, std::string* out, int interrupt_after_s = 0);
 
   std::vector<NodeProc>& nodes() { return nodes_; }
   const ClusterOptions& options() const { return options_; }

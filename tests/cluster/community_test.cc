@@ -3,6 +3,8 @@
 // readings, settlement, and balances exactly as MARKET.md says.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include <chrono>
 #include <thread>
 
@@ -178,6 +180,20 @@ TEST_F(CommunityTest, ATradingCycleSettlesExactlyAsTheMarketRulesSay) {
     EXPECT_EQ(ToHex(b.header.state_root), ToHex(first.state_root())) << c_->nodes()[i].name;
     ASSERT_TRUE(b.certificate.has_value());
   }
+
+  // alice's event feed from the start, as her household's software would follow it: her sell
+  // order accepted, filled by bob and by carol, two contracts, and the slot's settlement.
+  std::string feed;
+  c_->Ctl(4, "--json watch --member alice --from-height 0", &feed, 3);
+  std::vector<std::string> kinds;
+  std::istringstream lines(feed);
+  for (std::string line; std::getline(lines, line);) {
+    const json e = json::parse(line, nullptr, false);
+    if (e.is_object()) kinds.push_back(e["kind"]);
+  }
+  EXPECT_EQ(kinds, (std::vector<std::string>{"order_accepted", "order_filled", "contract", "order_filled", "contract",
+                                             "settlement"}))
+      << feed;
 
   // The auditor replays the ledger from the genesis file: over gRPC from a follower, and
   // offline from a stopped validator's data directory. Everything above must hold.

@@ -1,0 +1,159 @@
+// The API's streams over a real gRPC server on loopback, in front of a one-validator node:
+// blocks from a height on, and a member's events as her orders trade.
+#include <gtest/gtest.h>
+#include <grpcpp/grpcpp.h>
+
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include "node/api.h"
+#include "node/node.h"
+#include "proto/wire.h"
+#include "tests/node/test_keys.h"
+
+namespace nanum::node {
+namespace {
+
+namespace pb = nanum::v1;
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("nanum-api-test-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir_);
+    NodeOptions o;
+    o.data_dir = dir_.string();
+    o.key = node_key_;
+    o.genesis.info.name = "Test Community";
+    o.genesis.info.chain_id = "test-1";
+    o.genesis.info.genesis_time_ms = 1'700'000'000'000;
+    o.genesis.validators = {node_key_.public_key()};
+    o.genesis.members = {{"op", op_.public_key(), true}, {"a", a_.public_key(), false}};
+    o.consensus.batch_delay_ms = 5;
+    ASSERT_TRUE(Node::Open(o, &node_).ok());
+    node_->Start(nullptr);
+    service_ = NewApiService(node_.get());
+    grpc::ServerBuilder b;
+    int port = 0;
+    b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    b.RegisterService(service_.get());
+    server_ = b.BuildAndStart();
+    ASSERT_NE(port, 0);
+    stub_ = pb::Nanum::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  }
+  void TearDown() override {
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    node_->Stop();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Signs and submits an order, waiting for its commit.
+  void Order(const PrivateKey& who, std::uint64_t nonce, Side side, std::uint64_t slot, std::uint64_t wh,
+             std::uint64_t price) {
+    TxBody body{"test-1", who.public_key(), nonce, Payload{PlaceOrder{side, slot, wh, price}}};
+    pb::SubmitRequest req;
+    wire::ToEnvelope(Transaction::Sign(body, who), req.mutable_tx());
+    req.set_wait_for_commit(true);
+    pb::SubmitResponse resp;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub_->Submit(&ctx, req, &resp).ok());
+    ASSERT_TRUE(resp.committed());
+    ASSERT_EQ(resp.outcome().result_code(), 0u) << resp.outcome().result();
+  }
+
+  std::filesystem::path dir_;
+  PrivateKey node_key_ = KeyFrom(1), op_ = KeyFrom(2), a_ = KeyFrom(3);
+  std::unique_ptr<Node> node_;
+  std::unique_ptr<pb::Nanum::Service> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<pb::Nanum::Stub> stub_;
+};
+
+TEST_F(ApiTest, MemberEventsFollowHerOrdersAsTheyTrade) {
+  // Subscribe first, from the next block: only what happens below may arrive.
+  grpc::ClientContext ctx;
+  pb::SubscribeEventsRequest req;
+  req.set_member("a");
+  req.set_only_new(true);
+  auto stream = stub_->SubscribeEvents(&ctx, req);
+  std::promise<std::vector<pb::MemberEvent>> got;
+  std::thread reader([&] {
+    std::vector<pb::MemberEvent> events;
+    pb::MemberEvent e;
+    while (events.size() < 4 && stream->Read(&e)) events.push_back(e);
+    got.set_value(events);
+  });
+
+  const std::uint64_t slot = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count()) /
+      900'000 + 2;
+  Order(a_, 1, Side::kSell, slot, 300, 5);   // a's order rests
+  Order(op_, 1, Side::kBuy, slot, 100, 7);   // and trades 100 Wh at its price, 5
+  Order(a_, 2, Side::kBuy, slot + 1, 50, 1);  // a's buy for the next slot rests
+
+  auto fut = got.get_future();
+  const bool ready = fut.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  ctx.TryCancel();
+  reader.join();
+  ASSERT_TRUE(ready);
+  const std::vector<pb::MemberEvent> ev = fut.get();
+  ASSERT_EQ(ev.size(), 4u);
+  EXPECT_EQ(ev[0].kind(), "order_accepted");
+  EXPECT_EQ(ev[0].order().remaining_wh(), 300u);
+  EXPECT_EQ(ev[1].kind(), "order_filled");
+  EXPECT_EQ(ev[1].order().remaining_wh(), 200u);
+  EXPECT_EQ(ev[1].order().id(), ev[0].order().id());
+  EXPECT_EQ(ev[2].kind(), "contract");
+  EXPECT_EQ(ev[2].contract().seller(), "a");
+  EXPECT_EQ(ev[2].contract().buyer(), "op");
+  EXPECT_EQ(ev[2].contract().quantity_wh(), 100u);
+  EXPECT_EQ(ev[2].contract().price(), 5u);
+  EXPECT_EQ(ev[2].height(), ev[1].height());
+  EXPECT_GT(ev[1].height(), ev[0].height());
+  EXPECT_EQ(ev[3].kind(), "order_accepted");
+  EXPECT_EQ(ev[3].order().side(), "buy");
+  EXPECT_EQ(ev[3].order().slot(), slot + 1);
+}
+
+TEST_F(ApiTest, BlocksStreamFromAHeightThenAsTheyCommit) {
+  const std::uint64_t slot = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count()) /
+      900'000 + 2;
+  Order(a_, 1, Side::kSell, slot, 300, 5);
+  const std::uint64_t stored = node_->store().Head()->height;
+
+  grpc::ClientContext ctx;
+  pb::SubscribeBlocksRequest req;
+  req.set_from_height(0);
+  auto stream = stub_->SubscribeBlocks(&ctx, req);
+  pb::BlockResponse b;
+  for (std::uint64_t h = 0; h <= stored; ++h) {
+    ASSERT_TRUE(stream->Read(&b));
+    EXPECT_EQ(b.block().height(), h);
+  }
+  // Later blocks arrive as they commit, in order, with their outcomes.
+  std::thread later([&] { Order(a_, 2, Side::kSell, slot, 100, 6); });
+  std::uint64_t h = stored;
+  do {
+    ASSERT_TRUE(stream->Read(&b));
+    EXPECT_EQ(b.block().height(), ++h);
+  } while (b.outcomes_size() == 0);  // empty blocks may come first
+  EXPECT_EQ(b.outcomes_size(), 1);
+  EXPECT_EQ(b.outcomes(0).result_code(), 0u);
+  later.join();
+  ctx.TryCancel();
+  EXPECT_FALSE(stream->Read(&b));
+
+  // An unknown member's events: NOT_FOUND at once.
+  grpc::ClientContext ctx2;
+  pb::SubscribeEventsRequest er;
+  er.set_member("nobody");
+  auto events = stub_->SubscribeEvents(&ctx2, er);
+  pb::MemberEvent e;
+  EXPECT_FALSE(events->Read(&e));
+  EXPECT_EQ(events->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+}  // namespace
+}  // namespace nanum::node
