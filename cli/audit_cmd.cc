@@ -2,9 +2,7 @@
 // progress on stderr and the report for people or as JSON on stdout.
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <unistd.h>
 
 #include <grpcpp/grpcpp.h>
@@ -13,6 +11,7 @@
 #include "chaincode/genesis_file.h"
 #include "cli/audit.h"
 #include "cli/cli.h"
+#include "ledger/file.h"
 #include "nanum/v1/node.grpc.pb.h"
 
 namespace nanum::cli {
@@ -53,11 +52,9 @@ class GrpcSource : public audit::Source {
 };
 
 Status ReadGenesis(const std::string& path, market::Genesis* out) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return Status::NotFound("genesis file " + path + " cannot be opened");
-  std::ostringstream text;
-  text << f.rdbuf();
-  return market::ParseGenesis(text.str(), out).Prefixed(path);
+  std::string text;
+  NANUM_RETURN_IF_ERROR(ReadFile(path, "genesis file", &text));
+  return market::ParseGenesis(text, out).Prefixed(path);
 }
 
 std::string Grouped(std::uint64_t v) {

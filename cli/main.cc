@@ -24,6 +24,7 @@
 #include "cli/cli.h"
 #include "ledger/block.h"
 #include "ledger/crypto.h"
+#include "ledger/file.h"
 #include "ledger/transaction.h"
 #include "nanum/v1/node.grpc.pb.h"
 #include "proto/wire.h"
@@ -346,6 +347,30 @@ int Watch(Node& node, const std::string& member, bool from_given, std::uint64_t 
   }
 }
 
+struct TlsArgs {
+  std::string ca, cert, key, server_name;
+};
+
+// A channel to the node: plaintext, or TLS when a CA is given (mutual with a certificate).
+Status Dial(const std::string& addr, const TlsArgs& tls, std::shared_ptr<grpc::Channel>* out) {
+  if (tls.ca.empty()) {
+    if (!tls.cert.empty() || !tls.key.empty()) return Status::InvalidArgument("--tls-cert and --tls-key need --tls-ca");
+    *out = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+    return Status::OK();
+  }
+  if (tls.cert.empty() != tls.key.empty()) return Status::InvalidArgument("--tls-cert and --tls-key go together");
+  grpc::SslCredentialsOptions opt;
+  NANUM_RETURN_IF_ERROR(ReadFile(tls.ca, "TLS CA file", &opt.pem_root_certs, 1 << 20));
+  if (!tls.cert.empty()) {
+    NANUM_RETURN_IF_ERROR(ReadFile(tls.cert, "TLS certificate file", &opt.pem_cert_chain, 1 << 20));
+    NANUM_RETURN_IF_ERROR(ReadFile(tls.key, "TLS key file", &opt.pem_private_key, 1 << 20));
+  }
+  grpc::ChannelArguments args;
+  if (!tls.server_name.empty()) args.SetSslTargetNameOverride(tls.server_name);
+  *out = grpc::CreateCustomChannel(addr, grpc::SslCredentials(opt), args);
+  return Status::OK();
+}
+
 std::uint64_t RandomSalt() {
   std::uint64_t salt = 0;
   SecureRandom(reinterpret_cast<std::uint8_t*>(&salt), sizeof salt);
@@ -361,6 +386,11 @@ int main(int argc, char** argv) {
   bool as_json = false;
   app.add_option("--node", node_addr, "the node's API address (host:port)")->envname("NANUM_NODE");
   app.add_flag("--json", as_json, "machine-readable output (stable field names, docs/CLI.md)");
+  std::string tls_ca, tls_cert, tls_key, tls_name;
+  app.add_option("--tls-ca", tls_ca, "speak TLS to the node, trusting this CA's certificate (PEM)")->envname("NANUM_TLS_CA");
+  app.add_option("--tls-cert", tls_cert, "for mutual TLS: your client certificate (PEM)")->envname("NANUM_TLS_CERT");
+  app.add_option("--tls-key", tls_key, "for mutual TLS: your client certificate's key (PEM)")->envname("NANUM_TLS_KEY");
+  app.add_option("--tls-server-name", tls_name, "the name the node's certificate must carry, if not --node's host");
 
   // Options shared by several subcommands.
   std::string key_path, member, to, hex, meter_id;
@@ -536,7 +566,8 @@ int main(int argc, char** argv) {
     return Init(dir, community, chain_id, validators, followers, households, slot_seconds, base_port);
   }
 
-  const std::shared_ptr<grpc::Channel> channel = grpc::CreateChannel(node_addr, grpc::InsecureChannelCredentials());
+  std::shared_ptr<grpc::Channel> channel;
+  if (Status s = Dial(node_addr, TlsArgs{tls_ca, tls_cert, tls_key, tls_name}, &channel); !s.ok()) return Fail(s.ToString());
   if (*auditc) {
     audit_args.node = node_addr;
     audit_args.channel = channel;

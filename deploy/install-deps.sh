@@ -17,7 +17,7 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # tools used by the tests and scripts
-  python3 procps iproute2
+  python3 procps iproute2 openssl coreutils
 )
 
 missing=()

@@ -5,6 +5,7 @@
 
 #include "chaincode/market.h"
 #include "chaincode/queries.h"
+#include "ledger/file.h"
 #include "node/events.h"
 #include "proto/wire.h"
 
@@ -469,6 +470,28 @@ class Api final : public pb::Nanum::WithCallbackMethod_Submit<pb::Nanum::Service
 };
 
 }  // namespace
+
+Status ApiCredentials(const ApiTls& tls, std::shared_ptr<grpc::ServerCredentials>* out) {
+  if (!tls.enabled()) {
+    *out = grpc::InsecureServerCredentials();
+    return Status::OK();
+  }
+  auto read = [](const std::string& path, std::string* text) -> Status {
+    NANUM_RETURN_IF_ERROR(ReadFile(path, "TLS file", text, 1 << 20));
+    return text->empty() ? Status::IOError("TLS file " + path + " is empty") : Status::OK();
+  };
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  NANUM_RETURN_IF_ERROR(read(tls.key_file, &pair.private_key));
+  NANUM_RETURN_IF_ERROR(read(tls.cert_file, &pair.cert_chain));
+  grpc::SslServerCredentialsOptions opt(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  if (!tls.client_ca_file.empty()) {
+    NANUM_RETURN_IF_ERROR(read(tls.client_ca_file, &opt.pem_root_certs));
+    opt.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  opt.pem_key_cert_pairs.push_back(std::move(pair));
+  *out = grpc::SslServerCredentials(opt);
+  return Status::OK();
+}
 
 grpc::Status ToGrpc(const Status& s) {
   using C = Status::Code;

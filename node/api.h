@@ -7,7 +7,10 @@
 
 #include <memory>
 
+#include <grpcpp/security/server_credentials.h>
+
 #include "nanum/v1/node.grpc.pb.h"
+#include "node/config.h"
 #include "node/node.h"
 
 namespace nanum::node {
@@ -16,6 +19,10 @@ namespace nanum::node {
 inline constexpr int kMaxApiRequestBytes = 256 * 1024;
 
 std::unique_ptr<nanum::v1::Nanum::Service> NewApiService(Node* node);
+
+// The API's credentials: plaintext, TLS, or mutual TLS (config.h's ApiTls). Errors:
+// kNotFound / kIOError for a file that cannot be read.
+Status ApiCredentials(const ApiTls& tls, std::shared_ptr<grpc::ServerCredentials>* out);
 
 // The gRPC status for a nanum Status (INVALID_ARGUMENT for malformed or badly signed input,
 // NOT_FOUND, FAILED_PRECONDITION, RESOURCE_EXHAUSTED for full pools, UNAVAILABLE, …).

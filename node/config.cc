@@ -2,13 +2,12 @@
 #include "node/config.h"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <set>
 
 #include <toml++/toml.h>
 
 #include "chaincode/genesis_file.h"
+#include "ledger/file.h"
 
 namespace nanum::node {
 namespace {
@@ -70,8 +69,20 @@ Status LoadConfig(const std::string& path, Config* out) {
     }
   }
   if (const toml::table* t = root["api"].as_table()) {
-    if (Status s = CheckKeys(*t, "api", {"listen"}); !s.ok()) return fail(s);
+    if (Status s = CheckKeys(*t, "api", {"listen", "tls_cert_file", "tls_key_file", "tls_client_ca_file"}); !s.ok()) {
+      return fail(s);
+    }
     if (Status s = GetString(*t, "listen", nullptr, &c.api_listen); !s.ok()) return fail(s.Prefixed("api"));
+    for (auto [k, p] : {std::pair{"tls_cert_file", &c.api_tls.cert_file}, {"tls_key_file", &c.api_tls.key_file},
+                        {"tls_client_ca_file", &c.api_tls.client_ca_file}}) {
+      if (Status s = GetString(*t, k, &base, p); !s.ok()) return fail(s.Prefixed("api"));
+    }
+    if (c.api_tls.cert_file.empty() != c.api_tls.key_file.empty()) {
+      return fail(Status::InvalidArgument("api: tls_cert_file and tls_key_file go together"));
+    }
+    if (!c.api_tls.client_ca_file.empty() && c.api_tls.cert_file.empty()) {
+      return fail(Status::InvalidArgument("api: tls_client_ca_file (mutual TLS) needs tls_cert_file and tls_key_file"));
+    }
   }
   if (const toml::table* t = root["http"].as_table()) {
     if (Status s = CheckKeys(*t, "http", {"listen"}); !s.ok()) return fail(s);
@@ -131,12 +142,9 @@ Status LoadConfig(const std::string& path, Config* out) {
 }
 
 Status ReadGenesisFile(const std::string& path, market::Genesis* out) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return Status::NotFound("genesis file " + path + " cannot be opened");
-  std::ostringstream s;
-  s << f.rdbuf();
-  if (!f.good() && !f.eof()) return Status::IOError("genesis file " + path + " cannot be read");
-  return market::ParseGenesis(s.str(), out).Prefixed(path);
+  std::string text;
+  NANUM_RETURN_IF_ERROR(ReadFile(path, "genesis file", &text));
+  return market::ParseGenesis(text, out).Prefixed(path);
 }
 
 }  // namespace nanum::node

@@ -14,6 +14,15 @@
 
 namespace nanum::node {
 
+// TLS on the API: with a certificate and its key, the API speaks TLS only; with a client CA
+// as well, mutual TLS (clients must present a certificate that CA signed). All PEM files.
+struct ApiTls {
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;
+  bool enabled() const { return !cert_file.empty(); }
+};
+
 struct Config {
   // [node]
   std::string data_dir;
@@ -21,6 +30,7 @@ struct Config {
   std::string genesis_file;
   // [api]
   std::string api_listen = "127.0.0.1:7701";
+  ApiTls api_tls;  // tls_cert_file, tls_key_file, tls_client_ca_file
   // [http]: health, readiness and metrics; empty: off
   std::string http_listen;
   // [peer] listen and max_inbound, and [[peers]] key and address

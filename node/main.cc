@@ -107,9 +107,16 @@ int main(int argc, char** argv) {
 
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   std::unique_ptr<nanum::v1::Nanum::Service> api = NewApiService(node.get());
+  std::shared_ptr<grpc::ServerCredentials> creds;
+  if (Status s = ApiCredentials(cfg.api_tls, &creds); !s.ok()) {
+    Log(Level::kError, "cannot set up TLS on the API", {{"error", s.ToString()}});
+    node->Stop();
+    peers->Stop();
+    return 1;
+  }
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(cfg.api_listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(cfg.api_listen, creds, &port);
   builder.SetMaxReceiveMessageSize(kMaxApiRequestBytes);
   builder.RegisterService(api.get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
@@ -133,6 +140,7 @@ int main(int argc, char** argv) {
   Log(Level::kInfo, "nanumd started",
       {{"community", st.community}, {"chain", st.chain_id}, {"height", std::to_string(st.head.height)},
        {"key", node->id().Hex()}, {"validator", st.replica.validator ? "true" : "false"}, {"api", cfg.api_listen},
+       {"api_tls", !cfg.api_tls.enabled() ? "off" : cfg.api_tls.client_ca_file.empty() ? "tls" : "mutual"},
        {"http", cfg.http_listen}, {"peer", cfg.peer.listen}, {"peers_configured", std::to_string(cfg.peer.peers.size())}});
 
   int sig = 0;

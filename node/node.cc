@@ -6,9 +6,8 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "ledger/file.h"
 #include "node/log.h"
 
 namespace nanum::node {
@@ -91,11 +90,12 @@ Status Node::Open(NodeOptions options, std::unique_ptr<Node>* out) {
   NANUM_RETURN_IF_ERROR(pbft::Replica::CheckConfig(o.consensus).Prefixed("consensus settings"));
 
   pbft::HardState hs;
-  std::ifstream f(HardStatePath(o.data_dir), std::ios::binary);
-  if (f) {
-    std::ostringstream s;
-    s << f.rdbuf();
-    NANUM_RETURN_IF_ERROR(pbft::HardState::Decode(s.str(), &hs).Prefixed(HardStatePath(o.data_dir)));
+  std::string hard;
+  Status read = ReadFile(HardStatePath(o.data_dir), "consensus hard state", &hard);
+  if (read.ok()) {
+    NANUM_RETURN_IF_ERROR(pbft::HardState::Decode(hard, &hs).Prefixed(HardStatePath(o.data_dir)));
+  } else if (!read.IsNotFound()) {
+    return read;
   }
   Block head;
   NANUM_RETURN_IF_ERROR(n->store_->GetBlock(n->store_->Head()->height, &head));

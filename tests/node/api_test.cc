@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <future>
+#include <sstream>
 #include <thread>
 
 #include "node/api.h"
@@ -153,6 +156,90 @@ TEST_F(ApiTest, BlocksStreamFromAHeightThenAsTheyCommit) {
   pb::MemberEvent e;
   EXPECT_FALSE(events->Read(&e));
   EXPECT_EQ(events->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+// TLS and mutual TLS (deploy/make-tls.sh makes the material, as an operator would).
+class TlsTest : public ApiTest {
+ protected:
+  void SetUp() override {
+    ApiTest::SetUp();
+    tls_ = dir_.string() + "-tls";
+    other_ = dir_.string() + "-other";
+    std::filesystem::remove_all(tls_);
+    std::filesystem::remove_all(other_);
+    const std::string script = std::string(NANUM_SOURCE_DIR) + "/deploy/make-tls.sh";
+    ASSERT_EQ(std::system((script + " " + tls_ + " >/dev/null").c_str()), 0);
+    ASSERT_EQ(std::system((script + " " + other_ + " >/dev/null").c_str()), 0);  // another CA
+  }
+  void TearDown() override {
+    if (tls_server_) tls_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    std::filesystem::remove_all(tls_);
+    std::filesystem::remove_all(other_);
+    ApiTest::TearDown();
+  }
+  // Starts a second API server on the same node with `tls`; returns its address.
+  std::string Serve(const ApiTls& tls) {
+    std::shared_ptr<grpc::ServerCredentials> creds;
+    Status s = ApiCredentials(tls, &creds);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    grpc::ServerBuilder b;
+    int port = 0;
+    b.AddListeningPort("127.0.0.1:0", creds, &port);
+    tls_service_ = NewApiService(node_.get());
+    b.RegisterService(tls_service_.get());
+    tls_server_ = b.BuildAndStart();
+    return "127.0.0.1:" + std::to_string(port);
+  }
+  static std::string Pem(const std::string& path) {
+    std::ifstream f(path);
+    std::ostringstream s;
+    s << f.rdbuf();
+    return s.str();
+  }
+  // GetStatus over a channel with `creds`: the status code.
+  static grpc::StatusCode Call(const std::string& addr, std::shared_ptr<grpc::ChannelCredentials> creds) {
+    auto stub = pb::Nanum::NewStub(grpc::CreateChannel(addr, creds));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+    pb::NodeStatus st;
+    return stub->GetStatus(&ctx, pb::GetStatusRequest{}, &st).error_code();
+  }
+  std::shared_ptr<grpc::ChannelCredentials> Tls(const std::string& ca_dir, const std::string& client_dir = "") {
+    grpc::SslCredentialsOptions o;
+    o.pem_root_certs = Pem(ca_dir + "/ca.crt");
+    if (!client_dir.empty()) {
+      o.pem_cert_chain = Pem(client_dir + "/client.crt");
+      o.pem_private_key = Pem(client_dir + "/client.key");
+    }
+    return grpc::SslCredentials(o);
+  }
+
+  std::string tls_, other_;
+  std::unique_ptr<pb::Nanum::Service> tls_service_;
+  std::unique_ptr<grpc::Server> tls_server_;
+};
+
+TEST_F(TlsTest, TlsServesOnlyClientsThatTrustItsCa) {
+  const std::string addr = Serve(ApiTls{tls_ + "/node.crt", tls_ + "/node.key", ""});
+  EXPECT_EQ(Call(addr, Tls(tls_)), grpc::StatusCode::OK);
+  EXPECT_EQ(Call(addr, Tls(tls_, tls_)), grpc::StatusCode::OK);  // a client certificate is not asked for
+  EXPECT_EQ(Call(addr, grpc::InsecureChannelCredentials()), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Call(addr, Tls(other_)), grpc::StatusCode::UNAVAILABLE);  // another CA: the node is not trusted
+}
+
+TEST_F(TlsTest, MutualTlsServesOnlyClientsWithACertificateFromItsCa) {
+  const std::string addr = Serve(ApiTls{tls_ + "/node.crt", tls_ + "/node.key", tls_ + "/ca.crt"});
+  EXPECT_EQ(Call(addr, Tls(tls_, tls_)), grpc::StatusCode::OK);
+  EXPECT_EQ(Call(addr, Tls(tls_)), grpc::StatusCode::UNAVAILABLE);           // no client certificate
+  EXPECT_EQ(Call(addr, Tls(tls_, other_)), grpc::StatusCode::UNAVAILABLE);   // signed by another CA
+  EXPECT_EQ(Call(addr, grpc::InsecureChannelCredentials()), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(TlsTest, MissingTlsFilesAreAClearError) {
+  std::shared_ptr<grpc::ServerCredentials> creds;
+  const Status s = ApiCredentials(ApiTls{tls_ + "/nope.crt", tls_ + "/node.key", ""}, &creds);
+  EXPECT_TRUE(s.IsNotFound()) << s.ToString();
+  EXPECT_NE(s.ToString().find("nope.crt"), std::string::npos);
 }
 
 }  // namespace

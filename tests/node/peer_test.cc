@@ -277,6 +277,19 @@ TEST(ConfigTest, ReadsPeersAndRefusesBadKeys) {
   std::ofstream(path) << "[[peers]]\nkey = \"" << key << "\"\nadress = \"x\"\n";
   s = LoadConfig(path, &c);
   EXPECT_NE(s.ToString().find("unknown key peers.adress"), std::string::npos) << s.ToString();
+
+  // TLS files, relative to the file's directory; half a pair, or a client CA alone, refused.
+  std::ofstream(path) << "[api]\ntls_cert_file = \"tls/node.crt\"\ntls_key_file = \"tls/node.key\"\n"
+                      << "tls_client_ca_file = \"tls/ca.crt\"\n";
+  ASSERT_TRUE(LoadConfig(path, &c).ok());
+  EXPECT_EQ(c.api_tls.cert_file, (dir / "tls/node.crt").string());
+  EXPECT_EQ(c.api_tls.client_ca_file, (dir / "tls/ca.crt").string());
+  std::ofstream(path) << "[api]\ntls_cert_file = \"tls/node.crt\"\n";
+  s = LoadConfig(path, &c);
+  EXPECT_NE(s.ToString().find("go together"), std::string::npos) << s.ToString();
+  std::ofstream(path) << "[api]\ntls_client_ca_file = \"tls/ca.crt\"\n";
+  s = LoadConfig(path, &c);
+  EXPECT_NE(s.ToString().find("needs tls_cert_file"), std::string::npos) << s.ToString();
   std::filesystem::remove_all(dir);
 }
 
