@@ -5,9 +5,6 @@
 //
 // Exit codes: 0 done; 1 usage, key file or node error; 3 the transaction committed but
 // failed (its result names why, e.g. insufficient_funds).
-//
-// Not built yet (issue 5, unfinished): `watch` (needs the API's event subscriptions) and
-// `audit`.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>

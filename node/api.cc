@@ -458,9 +458,7 @@ class Api final : public pb::Nanum::WithCallbackMethod_Submit<pb::Nanum::Service
   grpc::Status GetNextNonce(ServerContext*, const pb::GetNextNonceRequest* req, pb::GetNextNonceResponse* out) override {
     PublicKey k;
     if (!KeyFrom(req->key(), &k)) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "a key is 32 bytes of a valid public key");
-    // Unfinished: the nonces of this key's requests still pending are not counted yet, so a
-    // client submitting several at once numbers them itself from this value.
-    out->set_next_nonce(market::LastNonce(node_->store(), k) + 1);
+    out->set_next_nonce(node_->NextNonce(k));
     return grpc::Status::OK;
   }
 

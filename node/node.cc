@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "chaincode/queries.h"
 #include "ledger/file.h"
 #include "node/log.h"
 
@@ -220,6 +221,12 @@ void Node::Loop() {
           it.done(s, id, std::nullopt);
         } else {
           accepted_at_.emplace(id, now);
+          {
+            std::lock_guard<std::mutex> l(mu_);
+            std::uint64_t& hi = pending_nonce_[it.tx->body().signer];
+            hi = std::max(hi, it.tx->body().nonce);
+            if (pending_nonce_.size() > kMaxPendingNonces) pending_nonce_.clear();  // bounded; only a hint
+          }
           if (it.wait) {
             const std::uint64_t timeout = it.timeout_ms == 0 ? 10'000 : it.timeout_ms;
             waiters_.emplace(id, Waiter{std::move(it.done), now + timeout, now, true});
@@ -317,6 +324,14 @@ void Node::HandleReady() {
     replica_->Advance();
   }
   UpdateSnapshot();
+}
+
+std::uint64_t Node::NextNonce(const PublicKey& key) const {
+  std::uint64_t last = market::LastNonce(*store_, key);
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = pending_nonce_.find(key);
+  if (it != pending_nonce_.end()) last = std::max(last, it->second);
+  return last + 1;
 }
 
 std::uint64_t Node::WaitForBlockAbove(std::uint64_t height, std::uint64_t timeout_ms) const {

@@ -109,6 +109,10 @@ class Node {
   // Waits until a block above `height` is stored, the node stops, or `timeout_ms` passes;
   // returns the stored head's height then. For the API's subscriptions (any thread).
   std::uint64_t WaitForBlockAbove(std::uint64_t height, std::uint64_t timeout_ms) const;
+  // The nonce the key's next transaction should carry: one above the highest of its last
+  // committed nonce and the nonces of its requests this node accepted. A request that is
+  // later refused leaves a gap, which the ledger allows (nonces need only increase).
+  std::uint64_t NextNonce(const PublicKey& key) const;
   bool stopping() const;
   NodeCounters counters() const;
   const Store& store() const { return *store_; }
@@ -148,6 +152,8 @@ class Node {
   mutable std::mutex mu_;  // guards the queue, stop_, and the snapshots below
   std::condition_variable cv_;
   mutable std::condition_variable committed_cv_;  // a block was stored, or stop_
+  static constexpr std::size_t kMaxPendingNonces = 100'000;
+  std::map<PublicKey, std::uint64_t> pending_nonce_;  // highest nonce accepted per signer
   std::deque<Item> queue_;
   bool stop_ = false;
   pbft::ReplicaStatus replica_status_;

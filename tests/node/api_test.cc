@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "chaincode/queries.h"
 #include "node/api.h"
 #include "node/node.h"
 #include "proto/wire.h"
@@ -156,6 +157,34 @@ TEST_F(ApiTest, BlocksStreamFromAHeightThenAsTheyCommit) {
   pb::MemberEvent e;
   EXPECT_FALSE(events->Read(&e));
   EXPECT_EQ(events->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ApiTest, NextNonceCountsRequestsAcceptedButNotYetCommitted) {
+  auto next = [&] {
+    pb::GetNextNonceRequest req;
+    req.set_key(wire::Bytes(a_.public_key()));
+    pb::GetNextNonceResponse resp;
+    grpc::ClientContext ctx;
+    EXPECT_TRUE(stub_->GetNextNonce(&ctx, req, &resp).ok());
+    return resp.next_nonce();
+  };
+  EXPECT_EQ(next(), 1u);
+  // Three transfers in a row without waiting, each numbered from GetNextNonce.
+  for (int i = 0; i < 3; ++i) {
+    TxBody body{"test-1", a_.public_key(), next(), Payload{nanum::Transfer{"op", 1}}};
+    pb::SubmitRequest req;
+    wire::ToEnvelope(Transaction::Sign(body, a_), req.mutable_tx());
+    pb::SubmitResponse resp;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub_->Submit(&ctx, req, &resp).ok());
+  }
+  EXPECT_EQ(next(), 4u);
+  // All three commit (a block or two later), and the answer stays.
+  for (int i = 0; i < 100 && market::LastNonce(node_->store(), a_.public_key()) < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(market::LastNonce(node_->store(), a_.public_key()), 3u);
+  EXPECT_EQ(next(), 4u);
 }
 
 // TLS and mutual TLS (deploy/make-tls.sh makes the material, as an operator would).
