@@ -86,6 +86,12 @@ class AuditTest : public ::testing::Test {
     EXPECT_TRUE(Block::Decode(Get(db, HeightKey('b', h)), &b).ok());
     return b;
   }
+  // The audit failed at `height` on `rule`.
+  static void ExpectFails(const audit::Report& r, std::uint64_t height, const std::string& rule) {
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.height, height);
+    EXPECT_EQ(r.rule, rule) << r.detail;
+  }
   // A height in the middle with several transactions.
   std::uint64_t Middle() {
     std::uint64_t h = stats_.blocks / 2;
@@ -152,9 +158,7 @@ TEST_F(AuditTest, RemovedTransactionNamesItsHeight) {
     Put(db, HeightKey('b', h), b.Encode());
   });
   audit::Report r = Run();
-  EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.height, h);
-  EXPECT_EQ(r.rule, "content") << r.detail;  // the transactions no longer give tx_root
+  ExpectFails(r, h, "content");  // the transactions no longer give tx_root
 
   // A forger who also fixes the header's tx_root breaks the certificate instead.
   Tamper([&](leveldb::DB* db) {
@@ -163,9 +167,7 @@ TEST_F(AuditTest, RemovedTransactionNamesItsHeight) {
     Put(db, HeightKey('b', h), b.Encode());
   });
   r = Run();
-  EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.height, h);
-  EXPECT_EQ(r.rule, "content") << r.detail;  // the certificate names the old block
+  ExpectFails(r, h, "content");  // the certificate names the old block
 }
 
 TEST_F(AuditTest, RecertifiedForgeryFailsOnReplay) {
@@ -191,9 +193,7 @@ TEST_F(AuditTest, EditedLiveStateValueFailsAtTheHead) {
     Put(db, "smem/h-0001", v);
   });
   const audit::Report r = Run();
-  EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.height, stats_.blocks);
-  EXPECT_EQ(r.rule, "live_state") << r.detail;
+  ExpectFails(r, stats_.blocks, "live_state");
   EXPECT_NE(r.detail.find(ToHex(std::string_view("mem/h-0001"))), std::string::npos) << r.detail;
 }
 
@@ -208,9 +208,7 @@ TEST_F(AuditTest, EditedStoredWriteSetNamesItsHeight) {
     Put(db, HeightKey('w', h), w.Encode());
   });
   const audit::Report r = Run();
-  EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.height, h);
-  EXPECT_EQ(r.rule, "stored_writes") << r.detail;
+  ExpectFails(r, h, "stored_writes");
 }
 
 TEST_F(AuditTest, CertificateBelowQuorumOrByOutsidersNamesItsHeight) {
@@ -221,9 +219,7 @@ TEST_F(AuditTest, CertificateBelowQuorumOrByOutsidersNamesItsHeight) {
     Put(db, HeightKey('b', h), b.Encode());
   });
   audit::Report r = Run();
-  EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.height, h);
-  EXPECT_EQ(r.rule, "certificate") << r.detail;
+  ExpectFails(r, h, "certificate");
 
   Tamper([&](leveldb::DB* db) {
     Block b = StoredBlock(db, h);
@@ -231,9 +227,7 @@ TEST_F(AuditTest, CertificateBelowQuorumOrByOutsidersNamesItsHeight) {
     Put(db, HeightKey('b', h), b.Encode());
   });
   r = Run();
-  EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.height, h);
-  EXPECT_EQ(r.rule, "certificate") << r.detail;
+  ExpectFails(r, h, "certificate");
 }
 
 TEST_F(AuditTest, ReplayedTransactionIsFoundEvenWithAValidCertificate) {
@@ -247,26 +241,20 @@ TEST_F(AuditTest, ReplayedTransactionIsFoundEvenWithAValidCertificate) {
     Put(db, HeightKey('b', head), b.Encode());
   });
   const audit::Report r = Run();
-  EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.height, head);
-  EXPECT_EQ(r.rule, "duplicate_tx") << r.detail;
+  ExpectFails(r, head, "duplicate_tx");
 }
 
 TEST_F(AuditTest, MissingBlockAndForeignGenesisAreNamed) {
   const std::uint64_t h = Middle();
   Tamper([&](leveldb::DB* db) { ASSERT_TRUE(db->Delete(leveldb::WriteOptions(), HeightKey('b', h)).ok()); });
   audit::Report r = Run();
-  EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.height, h);
-  EXPECT_EQ(r.rule, "missing") << r.detail;
+  ExpectFails(r, h, "missing");
 
   fs::remove_all(dir_);
   fs::copy(pristine_, dir_, fs::copy_options::recursive);
   genesis_.info.name = "Another Community";
   r = Run();
-  EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.height, 0u);
-  EXPECT_EQ(r.rule, "genesis") << r.detail;
+  ExpectFails(r, 0u, "genesis");
 }
 
 TEST_F(AuditTest, RunningNodeIsRefusedWithAHint) {
