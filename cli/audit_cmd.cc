@@ -23,13 +23,13 @@ using nlohmann::json;
 // stored results and write set are not compared (their roots, in the certified header, are).
 class GrpcSource : public audit::Source {
  public:
-  explicit GrpcSource(std::shared_ptr<grpc::Channel> channel) : stub_(v1::Nanum::NewStub(std::move(channel))) {}
+  explicit GrpcSource(std::shared_ptr<grpc::Channel> channel) : client_(v1::Nanum::NewStub(std::move(channel))) {}
 
   Status Head(std::uint64_t* height) override {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     v1::NodeStatus st;
-    grpc::Status s = stub_->GetStatus(&ctx, v1::GetStatusRequest{}, &st);
+    grpc::Status s = client_->GetStatus(&ctx, v1::GetStatusRequest{}, &st);
     if (!s.ok()) return Status::IOError("node unreachable: " + s.error_message());
     *height = st.height();
     return Status::OK();
@@ -40,7 +40,7 @@ class GrpcSource : public audit::Source {
     v1::GetBlockRequest req;
     req.set_height(height);
     v1::BlockResponse resp;
-    grpc::Status s = stub_->GetBlock(&ctx, req, &resp);
+    grpc::Status s = client_->GetBlock(&ctx, req, &resp);
     if (s.error_code() == grpc::StatusCode::NOT_FOUND) return Status::NotFound(s.error_message());
     if (!s.ok()) return Status::IOError("block " + std::to_string(height) + ": " + s.error_message());
     out->bytes = std::move(*resp.mutable_block()->mutable_block());
@@ -48,7 +48,7 @@ class GrpcSource : public audit::Source {
   }
 
  private:
-  std::unique_ptr<v1::Nanum::Stub> stub_;
+  std::unique_ptr<v1::Nanum::Stub> client_;
 };
 
 Status ReadGenesis(const std::string& path, market::Genesis* out) {

@@ -44,7 +44,7 @@ class ApiTest : public ::testing::Test {
     b.RegisterService(service_.get());
     server_ = b.BuildAndStart();
     ASSERT_NE(port, 0);
-    stub_ = pb::Nanum::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+    client_ = pb::Nanum::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
   }
   void TearDown() override {
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
@@ -61,7 +61,7 @@ class ApiTest : public ::testing::Test {
     req.set_wait_for_commit(true);
     pb::SubmitResponse resp;
     grpc::ClientContext ctx;
-    ASSERT_TRUE(stub_->Submit(&ctx, req, &resp).ok());
+    ASSERT_TRUE(client_->Submit(&ctx, req, &resp).ok());
     ASSERT_TRUE(resp.committed());
     ASSERT_EQ(resp.outcome().result_code(), 0u) << resp.outcome().result();
   }
@@ -71,7 +71,7 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<Node> node_;
   std::unique_ptr<pb::Nanum::Service> service_;
   std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<pb::Nanum::Stub> stub_;
+  std::unique_ptr<pb::Nanum::Stub> client_;
 };
 
 TEST_F(ApiTest, MemberEventsFollowHerOrdersAsTheyTrade) {
@@ -80,7 +80,7 @@ TEST_F(ApiTest, MemberEventsFollowHerOrdersAsTheyTrade) {
   pb::SubscribeEventsRequest req;
   req.set_member("a");
   req.set_only_new(true);
-  auto stream = stub_->SubscribeEvents(&ctx, req);
+  auto stream = client_->SubscribeEvents(&ctx, req);
   std::promise<std::vector<pb::MemberEvent>> got;
   std::thread reader([&] {
     std::vector<pb::MemberEvent> events;
@@ -130,7 +130,7 @@ TEST_F(ApiTest, BlocksStreamFromAHeightThenAsTheyCommit) {
   grpc::ClientContext ctx;
   pb::SubscribeBlocksRequest req;
   req.set_from_height(0);
-  auto stream = stub_->SubscribeBlocks(&ctx, req);
+  auto stream = client_->SubscribeBlocks(&ctx, req);
   pb::BlockResponse b;
   for (std::uint64_t h = 0; h <= stored; ++h) {
     ASSERT_TRUE(stream->Read(&b));
@@ -153,7 +153,7 @@ TEST_F(ApiTest, BlocksStreamFromAHeightThenAsTheyCommit) {
   grpc::ClientContext ctx2;
   pb::SubscribeEventsRequest er;
   er.set_member("nobody");
-  auto events = stub_->SubscribeEvents(&ctx2, er);
+  auto events = client_->SubscribeEvents(&ctx2, er);
   pb::MemberEvent e;
   EXPECT_FALSE(events->Read(&e));
   EXPECT_EQ(events->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
@@ -165,7 +165,7 @@ TEST_F(ApiTest, NextNonceCountsRequestsAcceptedButNotYetCommitted) {
     req.set_key(wire::Bytes(a_.public_key()));
     pb::GetNextNonceResponse resp;
     grpc::ClientContext ctx;
-    EXPECT_TRUE(stub_->GetNextNonce(&ctx, req, &resp).ok());
+    EXPECT_TRUE(client_->GetNextNonce(&ctx, req, &resp).ok());
     return resp.next_nonce();
   };
   EXPECT_EQ(next(), 1u);
@@ -176,7 +176,7 @@ TEST_F(ApiTest, NextNonceCountsRequestsAcceptedButNotYetCommitted) {
     wire::ToEnvelope(Transaction::Sign(body, a_), req.mutable_tx());
     pb::SubmitResponse resp;
     grpc::ClientContext ctx;
-    ASSERT_TRUE(stub_->Submit(&ctx, req, &resp).ok());
+    ASSERT_TRUE(client_->Submit(&ctx, req, &resp).ok());
   }
   EXPECT_EQ(next(), 4u);
   // All three commit (a block or two later), and the answer stays.
@@ -227,11 +227,11 @@ class TlsTest : public ApiTest {
   }
   // GetStatus over a channel with `creds`: the status code.
   static grpc::StatusCode Call(const std::string& addr, std::shared_ptr<grpc::ChannelCredentials> creds) {
-    auto stub = pb::Nanum::NewStub(grpc::CreateChannel(addr, creds));
+    auto client = pb::Nanum::NewStub(grpc::CreateChannel(addr, creds));
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
     pb::NodeStatus st;
-    return stub->GetStatus(&ctx, pb::GetStatusRequest{}, &st).error_code();
+    return client->GetStatus(&ctx, pb::GetStatusRequest{}, &st).error_code();
   }
   std::shared_ptr<grpc::ChannelCredentials> Tls(const std::string& ca_dir, const std::string& client_dir = "") {
     grpc::SslCredentialsOptions o;
