@@ -9,7 +9,7 @@
 #include "chaincode/market.h"
 #include "consensus/pbft.h"
 #include "ledger/status.h"
-#include "node/log.h"
+#include "ledger/log.h"
 #include "node/peer.h"
 
 namespace nanum::node {

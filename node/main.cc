@@ -17,7 +17,7 @@
 #include "node/api.h"
 #include "node/config.h"
 #include "node/http.h"
-#include "node/log.h"
+#include "ledger/log.h"
 #include "node/node.h"
 #include "node/peer.h"
 #include "chaincode/queries.h"

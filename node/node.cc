@@ -9,7 +9,7 @@
 
 #include "chaincode/queries.h"
 #include "ledger/file.h"
-#include "node/log.h"
+#include "ledger/log.h"
 
 namespace nanum::node {
 namespace {

@@ -14,7 +14,7 @@
 #include "consensus/messages.h"
 #include "ledger/encoding.h"
 #include "nanum/v1/node.grpc.pb.h"
-#include "node/log.h"
+#include "ledger/log.h"
 #include "proto/wire.h"
 
 namespace nanum::node {

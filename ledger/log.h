@@ -8,7 +8,7 @@
 #include <string_view>
 #include <utility>
 
-namespace nanum::node {
+namespace nanum {
 
 enum class Level { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3, kFatal = 4 };
 
@@ -19,4 +19,4 @@ void SetLogLevel(Level level);
 using Field = std::pair<std::string_view, std::string>;
 void Log(Level level, std::string_view msg, std::initializer_list<Field> fields = {});
 
-}  // namespace nanum::node
+}  // namespace nanum

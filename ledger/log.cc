@@ -1,5 +1,5 @@
 // Structured logs; see log.h.
-#include "node/log.h"
+#include "ledger/log.h"
 
 #include <unistd.h>
 
@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <ctime>
 
-namespace nanum::node {
+namespace nanum {
 namespace {
 
 std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
@@ -91,4 +91,4 @@ void Log(Level level, std::string_view msg, std::initializer_list<Field> fields)
   (void)ignored;
 }
 
-}  // namespace nanum::node
+}  // namespace nanum
