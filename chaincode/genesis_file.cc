@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ledger/file.h"
+
 namespace nanum::market {
 namespace {
 
@@ -178,6 +180,12 @@ std::string FormatGenesis(const Genesis& g) {
     j["meters"].push_back({{"meter_id", m.meter_id}, {"member_id", m.member_id}, {"oracle", m.oracle.Hex()}});
   }
   return j.dump(2) + "\n";
+}
+
+Status ReadGenesisFile(const std::string& path, Genesis* out) {
+  std::string text;
+  NANUM_RETURN_IF_ERROR(ReadFile(path, "genesis file", &text));
+  return ParseGenesis(text, out).Prefixed(path);
 }
 
 }  // namespace nanum::market

@@ -17,7 +17,7 @@
 //   }
 //
 // This is the one part of chaincode/ that parses text; it is its own library target
-// (nanum::genesis), outside the deterministic chaincode. It reads no files (callers do).
+// (nanum::genesis), outside the deterministic chaincode. ReadGenesisFile is its one file read.
 #pragma once
 
 #include <string>
@@ -30,5 +30,9 @@ namespace nanum::market {
 // Errors: kInvalidArgument naming the field (and, for JSON syntax, the byte offset).
 Status ParseGenesis(std::string_view json, Genesis* out);
 std::string FormatGenesis(const Genesis& g);  // pretty-printed, fields in the order above
+
+// Reads and parses a genesis file: kNotFound / kIOError for the file, else ParseGenesis's
+// error prefixed with the path.
+Status ReadGenesisFile(const std::string& path, Genesis* out);
 
 }  // namespace nanum::market

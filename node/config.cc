@@ -6,58 +6,14 @@
 
 #include <toml++/toml.h>
 
-#include "chaincode/genesis_file.h"
-#include "ledger/file.h"
+#include "ledger/config_file.h"
 
 namespace nanum::node {
-namespace {
-
-std::string Where(const toml::node& n) {
-  return "line " + std::to_string(n.source().begin.line);
-}
-
-Status CheckKeys(const toml::table& t, const std::string& table, const std::set<std::string>& allowed) {
-  for (const auto& [k, v] : t) {
-    if (allowed.count(std::string(k.str())) == 0) {
-      return Status::InvalidArgument("unknown key " + (table.empty() ? "" : table + ".") + std::string(k.str()) +
-                                     " (" + Where(v) + ")");
-    }
-  }
-  return Status::OK();
-}
-
-Status GetString(const toml::table& t, const char* key, const std::filesystem::path* base, std::string* out) {
-  const toml::node* n = t.get(key);
-  if (n == nullptr) return Status::OK();
-  auto v = n->value<std::string>();
-  if (!v) return Status::InvalidArgument(std::string(key) + " must be a string (" + Where(*n) + ")");
-  *out = *v;
-  if (base != nullptr && !out->empty() && std::filesystem::path(*out).is_relative()) {
-    *out = (*base / *out).lexically_normal().string();
-  }
-  return Status::OK();
-}
-
-Status GetU64(const toml::table& t, const char* key, std::uint64_t* out) {
-  const toml::node* n = t.get(key);
-  if (n == nullptr) return Status::OK();
-  auto v = n->value<std::int64_t>();
-  if (!v || *v < 0) return Status::InvalidArgument(std::string(key) + " must be a whole number >= 0 (" + Where(*n) + ")");
-  *out = static_cast<std::uint64_t>(*v);
-  return Status::OK();
-}
-
-}  // namespace
 
 Status LoadConfig(const std::string& path, Config* out) {
-  if (!std::filesystem::exists(path)) return Status::NotFound("configuration file " + path + " does not exist");
+  using config::CheckKeys, config::GetString, config::GetU64, config::Where;
   toml::table root;
-  try {
-    root = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    return Status::InvalidArgument(path + ": " + std::string(e.description()) + " (line " +
-                                   std::to_string(e.source().begin.line) + ")");
-  }
+  NANUM_RETURN_IF_ERROR(config::ParseFile(path, &root));
   const std::filesystem::path base = std::filesystem::absolute(path).parent_path();
   Config c;
   auto fail = [&](const Status& s) { return s.Prefixed(path); };
@@ -139,12 +95,6 @@ Status LoadConfig(const std::string& path, Config* out) {
   }
   *out = std::move(c);
   return Status::OK();
-}
-
-Status ReadGenesisFile(const std::string& path, market::Genesis* out) {
-  std::string text;
-  NANUM_RETURN_IF_ERROR(ReadFile(path, "genesis file", &text));
-  return market::ParseGenesis(text, out).Prefixed(path);
 }
 
 }  // namespace nanum::node

@@ -44,8 +44,4 @@ struct Config {
 // Errors: kNotFound (no such file), kInvalidArgument naming the key and line.
 Status LoadConfig(const std::string& path, Config* out);
 
-// Reads and parses a genesis file (chaincode/genesis_file.h); kNotFound / kIOError for the
-// file, else ParseGenesis's error prefixed with the path.
-Status ReadGenesisFile(const std::string& path, market::Genesis* out);
-
 }  // namespace nanum::node

@@ -14,13 +14,13 @@
 #include <grpcpp/grpcpp.h>
 
 #include "chaincode/genesis_file.h"
+#include "chaincode/queries.h"
+#include "ledger/log.h"
 #include "node/api.h"
 #include "node/config.h"
 #include "node/http.h"
-#include "ledger/log.h"
 #include "node/node.h"
 #include "node/peer.h"
-#include "chaincode/queries.h"
 
 using namespace nanum;
 using namespace nanum::node;
@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
     Log(Level::kError, "cannot read the node key", {{"file", cfg.key_file}, {"error", s.ToString()}});
     return 1;
   }
-  if (Status s = ReadGenesisFile(cfg.genesis_file, &opt.genesis); !s.ok()) {
+  if (Status s = market::ReadGenesisFile(cfg.genesis_file, &opt.genesis); !s.ok()) {
     Log(Level::kError, "cannot read the genesis", {{"error", s.ToString()}});
     return 1;
   }
