@@ -62,4 +62,20 @@ inline Status GetU64(const toml::table& t, const char* key, std::uint64_t* out) 
   return Status::OK();
 }
 
+// "host:port" or "[v6]:port" as a listen address; the host must be an IP address literal
+// (checked by the caller's socket library), the port 0 to 65535.
+inline Status SplitHostPort(const std::string& listen, const char* what, std::string* host, unsigned short* port) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return Status::InvalidArgument(std::string(what) + " must be host:port, not " + listen);
+  *host = listen.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') *host = host->substr(1, host->size() - 2);
+  const std::string p = listen.substr(colon + 1);
+  unsigned long v = 0;
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos || (v = std::stoul(p)) > 65535) {
+    return Status::InvalidArgument(std::string(what) + ": bad port in " + listen);
+  }
+  *port = static_cast<unsigned short>(v);
+  return Status::OK();
+}
+
 }  // namespace nanum::config

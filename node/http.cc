@@ -9,6 +9,8 @@
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 
+#include "ledger/config_file.h"
+
 namespace nanum::node {
 namespace {
 
@@ -194,23 +196,15 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpServer::~HttpServer() { Stop(); }
 
 Status HttpServer::Start(const std::string& listen, const Node* node, std::unique_ptr<HttpServer>* out) {
-  const auto colon = listen.rfind(':');
-  if (colon == std::string::npos) return Status::InvalidArgument("http.listen must be host:port, not " + listen);
-  std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::string host;
+  unsigned short port = 0;
+  NANUM_RETURN_IF_ERROR(config::SplitHostPort(listen, "http.listen", &host, &port));
   auto impl = std::make_unique<Impl>();
   impl->node = node;
   beast::error_code ec;
   const auto addr = asio::ip::make_address(host, ec);
   if (ec) return Status::InvalidArgument("http.listen: " + host + " is not an IP address");
-  unsigned long port = 0;
-  try {
-    port = std::stoul(listen.substr(colon + 1));
-  } catch (...) {
-    return Status::InvalidArgument("http.listen: bad port in " + listen);
-  }
-  if (port > 65535) return Status::InvalidArgument("http.listen: bad port in " + listen);
-  const tcp::endpoint ep(addr, static_cast<unsigned short>(port));
+  const tcp::endpoint ep(addr, port);
   impl->acceptor.open(ep.protocol(), ec);
   if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) impl->acceptor.bind(ep, ec);
