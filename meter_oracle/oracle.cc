@@ -369,11 +369,16 @@ void Oracle::FlushLoop() {
   std::uint64_t backoff_ms = 250;
   std::mt19937_64 jitter(std::random_device{}());
   bool checked_meters = false;
+  bool said_down = false;  // logged once per outage, and once if the node was never reached
   auto unreachable = [&](const std::string& why) {
     {
       std::lock_guard<std::mutex> l(mu_);
       ++counters_.submit_failures;
-      if (counters_.node_up) Log(Level::kWarn, "node unreachable; readings stay queued", {{"error", why}});
+      if (!said_down) {
+        Log(Level::kWarn, "node unreachable; readings stay queued",
+            {{"node", options_.config.node}, {"error", why}, {"queued", std::to_string(queue_->pending())}});
+      }
+      said_down = true;
       counters_.node_up = false;
     }
     const std::uint64_t wait = backoff_ms / 2 + jitter() % (backoff_ms / 2 + 1);
@@ -385,6 +390,7 @@ void Oracle::FlushLoop() {
     std::lock_guard<std::mutex> l(mu_);
     if (!counters_.node_up) Log(Level::kInfo, "node reachable", {{"node", options_.config.node}});
     counters_.node_up = true;
+    said_down = false;
   };
   for (;;) {
     {

@@ -227,13 +227,15 @@ int RunSimulator(const SimulatorOptions& o) {
   double hour = o.start_hour;
   if (hour < 0) hour = static_cast<double>(start % 86'400'000) / 3.6e6;
   std::uint64_t last = start;
-  for (std::uint64_t next = start; !g_stop; next += o.interval_ms) {
+  std::uint64_t next = start;
+  while (!g_stop) {
     const std::uint64_t now = WallMs();
     if (o.duration_s != 0 && now >= start + o.duration_s * 1000) break;
     if (next > now) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(next - now));
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min<std::uint64_t>(next - now, 100)));
       continue;
     }
+    next += o.interval_ms;
     const std::uint64_t t = WallMs();
     const double dt_s = static_cast<double>((t - last) * o.time_scale) / 1000.0;
     hour += dt_s / 3600.0;
