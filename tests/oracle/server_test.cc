@@ -1,8 +1,11 @@
 // nanum-oracle's HTTP side over a real socket: the IEEE 2030.5 Metering Mirror, plug JSON,
 // refusals with their reasons, metrics; readings signed into the queue. No node runs here
 // (the flusher finds none and keeps everything queued).
+#include <sys/stat.h>
+
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 #include <utility>  // Boost 1.74's asio uses std::exchange without including it
 
@@ -239,6 +242,49 @@ TEST_F(OracleServerTest, PlugJsonOverHttp) {
   const OracleCounters c = oracle_->counters();
   EXPECT_EQ(c.samples_accepted, 1u);
   EXPECT_EQ(c.samples_rejected.at("future"), 1u);
+}
+
+// Lines of "<topic> <json>" from a file the oracle follows and from a named pipe.
+TEST(OracleInputTest, FileAndPipe) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "nanum-oracle-inputs";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string file = (dir / "plugs.log").string(), fifo = (dir / "plugs.fifo").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::uint64_t now = 1'800'000'000'000;
+  auto line = [&](const char* topic, std::uint64_t t, int wh) {
+    return std::string(topic) + " {\"energy\":" + std::to_string(wh) + ",\"power\":50,\"last_seen\":" + std::to_string(t) + "}\n";
+  };
+  std::ofstream(file) << line("zigbee2mqtt/file-plug", now - 3000, 1) << "zigbee2mqtt/bridge/state {\"state\":\"online\"}\n"
+                      << "zigbee2mqtt/file-plug {broken\n";
+  OracleOptions o;
+  o.config.data_dir = (dir / "data").string();
+  o.config.node = "127.0.0.1:1";
+  o.config.max_backoff_ms = 200;
+  o.config.meters = {{"m-f", "file-plug", Flow::kImport}, {"m-p", "pipe-plug", Flow::kImport}};
+  o.config.inputs = {{InputConfig::Kind::kFile, file}, {InputConfig::Kind::kPipe, fifo}};
+  o.key = PrivateKey::Generate();
+  o.chain_id = "test-1";
+  o.slot_ms = kSlot;
+  o.clock = [now] { return now; };
+  std::unique_ptr<Oracle> oracle;
+  ASSERT_TRUE(Oracle::Open(std::move(o), &oracle).ok());
+  oracle->Start();
+  {
+    std::ofstream pipe(fifo);  // blocks until the oracle opens its end
+    pipe << line("zigbee2mqtt/pipe-plug", now - 2000, 5) << line("zigbee2mqtt/pipe-plug", now - 1000, 6);
+  }
+  std::ofstream(file, std::ios::app) << line("zigbee2mqtt/file-plug", now - 500, 2);  // appended later
+  OracleCounters c;
+  for (int i = 0; i < 50; ++i) {
+    c = oracle->counters();
+    if (c.samples_accepted == 4 && c.messages_rejected["malformed"] == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(c.samples_accepted, 4u);
+  EXPECT_EQ(c.messages_rejected["malformed"], 1u);  // the broken line; the bridge's line is not a device's
+  oracle.reset();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
