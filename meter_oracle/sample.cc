@@ -10,13 +10,13 @@ namespace {
 __extension__ typedef __int128 i128;
 __extension__ typedef unsigned __int128 u128;
 
+}  // namespace
+
 std::uint64_t Pow10(int p) {
   std::uint64_t v = 1;
   for (int i = 0; i < p; ++i) v *= 10;
   return v;
 }
-
-}  // namespace
 
 std::uint64_t RegisterWh(const Scaled& kwh) {
   if (kwh.raw <= 0 || kwh.divisor == 0) return 0;

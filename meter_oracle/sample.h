@@ -59,7 +59,9 @@ inline std::int32_t PowerFactorPermille(std::int8_t hundredths) { return std::in
 // does not fit.
 bool FromNumber(double value, std::uint64_t divisor, Scaled* out);
 
-// 10^p as a multiplier and divisor (p from -18 to 18).
+// 10^p for p from 0 to 19.
+std::uint64_t Pow10(int p);
+// raw × 10^p as a multiplier or divisor (p from -19 to 19).
 Scaled PowerOfTen(std::int64_t raw, int p);
 
 }  // namespace nanum::oracle

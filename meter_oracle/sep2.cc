@@ -145,12 +145,6 @@ Status CheckRoot(const XmlElement& root) {
   return Status::OK();
 }
 
-std::uint64_t Pow10(int p) {
-  std::uint64_t v = 1;
-  for (int i = 0; i < p; ++i) v *= 10;
-  return v;
-}
-
 }  // namespace
 
 Status CheckReadingType(const ReadingType& t) {
