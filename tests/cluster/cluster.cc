@@ -1,8 +1,11 @@
 // See cluster.h.
 #include "tests/cluster/cluster.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,13 +40,48 @@ std::uint64_t NowMs() {
                                         .count());
 }
 
+bool PortFree(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = ::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+std::string LogTail(const std::string& path, std::size_t bytes) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string s = text.str();
+  return s.size() <= bytes ? s : "…" + s.substr(s.size() - bytes);
+}
+
 }  // namespace
+
+int FreePortBase(int nodes) {
+  constexpr int kLow = 10'000, kBlock = 400, kBlocks = (32'000 - kLow) / kBlock;
+  const int first = static_cast<int>(::getpid() % kBlocks);
+  for (int k = 0; k < kBlocks; ++k) {
+    const int base = kLow + ((first + k) % kBlocks) * kBlock;
+    bool free = true;
+    for (int i = 0; i < nodes && free; ++i) {
+      free = PortFree(base + i) && PortFree(base + 100 + i) && PortFree(base + 200 + i);
+    }
+    for (int i = 300; i < 310 && free; ++i) free = PortFree(base + i);
+    if (free) return base;
+  }
+  return kLow + first * kBlock;  // all taken: let the nodes say so
+}
 
 bool Cluster::Create(const ClusterOptions& options, std::unique_ptr<Cluster>* out, std::string* error) {
   std::unique_ptr<Cluster> c(new Cluster);
   c->options_ = options;
   ClusterOptions& o = c->options_;
-  if (o.base_port == 0) o.base_port = 20000 + static_cast<int>(::getpid() % 100) * 400;
+  if (o.base_port == 0) o.base_port = FreePortBase(o.validators + o.followers);
   std::filesystem::remove_all(o.dir);
   std::string cmd = Quote(o.nanumctl) + " init " + Quote(o.dir) + " --validators " + std::to_string(o.validators) +
                     " --followers " + std::to_string(o.followers) + " --base-port " + std::to_string(o.base_port);
@@ -141,12 +179,26 @@ bool Cluster::Status(std::size_t i, v1::NodeStatus* out, std::uint64_t timeout_m
   return nodes_[i].client->GetStatus(&ctx, v1::GetStatusRequest{}, out).ok();
 }
 
-bool Cluster::WaitUntilUp(std::uint64_t timeout_ms) {
+bool Cluster::WaitUntilUp(std::uint64_t timeout_ms, std::string* why) {
   const std::uint64_t deadline = NowMs() + timeout_ms;
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    NodeProc& p = nodes_[i];
     v1::NodeStatus st;
-    while (!(nodes_[i].pid != 0 && Status(i, &st, 500))) {
-      if (NowMs() > deadline) return false;
+    while (!(p.pid != 0 && Status(i, &st, 500))) {
+      std::string exited;
+      int code = 0;
+      if (p.pid != 0 && ::waitpid(p.pid, &code, WNOHANG) == p.pid) {
+        p.pid = 0;
+        exited = WIFEXITED(code) ? "exited with " + std::to_string(WEXITSTATUS(code))
+                                 : "killed by signal " + std::to_string(WTERMSIG(code));
+      }
+      if (!exited.empty() || NowMs() > deadline) {
+        if (why != nullptr) {
+          *why = p.name + " (" + p.api + ") " + (exited.empty() ? "did not answer in time" : exited) +
+                 "; the end of its log:\n" + LogTail(options_.dir + "/" + p.name + ".log", 1500);
+        }
+        return false;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }

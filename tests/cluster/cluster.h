@@ -23,7 +23,7 @@ struct ClusterOptions {
   int household_count = 0;
   std::vector<std::string> households;
   std::uint64_t slot_seconds = 0;  // 0: the default
-  int base_port = 0;               // 0: one picked from the process id
+  int base_port = 0;               // 0: a free block, see FreePortBase
   std::string consensus_toml;      // appended to every node's config as [consensus]
 };
 
@@ -34,6 +34,12 @@ struct NodeProc {
   pid_t pid = 0;
   std::unique_ptr<v1::Nanum::Stub> client;
 };
+
+// A base port B such that B+i (API), B+100+i (peers) and B+200+i (HTTP) for i < 100, and
+// B+300..B+399 for the test's own use, are all free on 127.0.0.1 now. Candidates lie below
+// Linux's ephemeral range (32768+), where outgoing connections take their local ports, and
+// start from the process id, so that tests running side by side pick different blocks.
+int FreePortBase(int nodes);
 
 class Cluster {
  public:
@@ -46,8 +52,9 @@ class Cluster {
   bool Stop(std::size_t i);          // SIGTERM, wait up to 10 s; true if it exited 0
   bool running(std::size_t i) const { return nodes_[i].pid != 0; }
 
-  // Waits until every node answers GetStatus (up to timeout_ms).
-  bool WaitUntilUp(std::uint64_t timeout_ms);
+  // Waits until every node answers GetStatus (up to timeout_ms). On false, `why` (if given)
+  // names the node that did not answer, whether it exited, and the end of its log.
+  bool WaitUntilUp(std::uint64_t timeout_ms, std::string* why = nullptr);
   bool Status(std::size_t i, v1::NodeStatus* out, std::uint64_t timeout_ms = 2000);
   // The index of the validator that says it is primary, or -1.
   int Primary();

@@ -40,7 +40,8 @@ class CommunityTest : public ::testing::Test {
     std::string error;
     ASSERT_TRUE(Cluster::Create(o, &c_, &error)) << error;
     for (std::size_t i = 0; i < c_->nodes().size(); ++i) ASSERT_TRUE(c_->Start(i));
-    ASSERT_TRUE(c_->WaitUntilUp(30'000)) << "nodes did not come up; logs in " << o.dir;
+    std::string why;
+    ASSERT_TRUE(c_->WaitUntilUp(60'000, &why)) << "nodes did not come up: " << why;
   }
   void TearDown() override {
     if (!c_) return;

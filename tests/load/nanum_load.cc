@@ -338,8 +338,8 @@ int main(int argc, char** argv) {
   }
   const int n = o.validators;
   for (int i = 0; i < n; ++i) cluster->Start(static_cast<std::size_t>(i));
-  if (!cluster->WaitUntilUp(20'000)) {
-    std::cerr << "nanum-load: the validators did not come up; logs in " << o.dir << "\n";
+  if (std::string why; !cluster->WaitUntilUp(60'000, &why)) {
+    std::cerr << "nanum-load: the validators did not come up: " << why << "\n(logs in " << o.dir << ")\n";
     return 2;
   }
   v1::NodeStatus st;

@@ -81,9 +81,10 @@ class OracleEndToEndTest : public ::testing::Test {
     g["params"]["settlement_delay_seconds"] = kSettlementDelayS;
     std::ofstream(genesis_path) << g.dump(2);
     ASSERT_TRUE(c_->Start(0));
-    ASSERT_TRUE(c_->WaitUntilUp(30'000));
+    std::string why;
+    ASSERT_TRUE(c_->WaitUntilUp(60'000, &why)) << why;
 
-    oracle_http_ = "127.0.0.1:" + std::to_string(20'000 + ::getpid() % 20'000);
+    oracle_http_ = "127.0.0.1:" + std::to_string(c_->options().base_port + 300);
     config_ = o.dir + "/oracle-alice.toml";
     std::ofstream(config_) << "[oracle]\n"
                            << "data_dir = \"data/oracle-alice\"\n"
@@ -162,7 +163,8 @@ TEST_F(OracleEndToEndTest, NodeDownForSlotsThenOracleKilledMidFlush) {
 
   // Back: the oracle flushes its backlog, and is killed with SIGKILL in the middle of it.
   ASSERT_TRUE(c_->Start(0));
-  ASSERT_TRUE(c_->WaitUntilUp(30'000));
+  std::string why;
+  ASSERT_TRUE(c_->WaitUntilUp(60'000, &why)) << why;
   std::size_t on_ledger_at_start = 0;
   for (const auto& r : Readings()) on_ledger_at_start += r.slot() < down_from ? 1u : 0u;
   bool killed_mid_flush = false;
