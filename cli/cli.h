@@ -18,8 +18,20 @@ int Fail(const std::string& what);
 // A new key file (mode 0600), refusing to overwrite.
 Status NewKey(const std::string& path, PrivateKey* key);
 
-int Init(const std::string& dir, const std::string& community, const std::string& chain_id, int validators,
-         int followers, const std::vector<std::string>& households, std::uint64_t slot_seconds, int base_port);
+// `nanumctl init` (init.cc): a new community in `dir`. Node i (validators first, then
+// followers) gets API port base_port+i, peer port base_port+100+i and HTTP port
+// base_port+200+i. Household k gets keys/<h>.key, keys/<h>-oracle.key, meter m-<h>, and
+// oracle-<h>.toml: its oracle on HTTP port base_port+300+k, reading the plug named
+// <h>-plug and sending to node k mod (number of nodes).
+struct InitOptions {
+  std::string dir, community = "Local Community", chain_id = "local-1";
+  int validators = 1, followers = 0, base_port = 7701;
+  std::vector<std::string> households;
+  std::uint64_t slot_seconds = 0;   // 0: MARKET.md's default
+  std::uint64_t initial_grant = 0;  // 0: MARKET.md's default
+  std::string mechanism;            // empty: MARKET.md's default
+};
+int Init(const InitOptions& o);
 
 // `nanumctl audit` (audit_cmd.cc): from `data_dir` when given, else over `channel`.
 struct AuditArgs {

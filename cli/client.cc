@@ -1,6 +1,9 @@
 // See client.h.
 #include "cli/client.h"
 
+#include <signal.h>
+
+#include <atomic>
 #include <chrono>
 
 #include "cli/cli.h"
@@ -10,6 +13,18 @@
 namespace nanum::cli {
 
 using nlohmann::json;
+
+namespace {
+std::atomic<bool> g_stop{false};
+void OnStop(int) { g_stop = true; }
+}  // namespace
+
+void CatchStopSignals() {
+  ::signal(SIGINT, OnStop);
+  ::signal(SIGTERM, OnStop);
+}
+
+bool StopRequested() { return g_stop; }
 
 std::string Hex(const std::string& bytes) { return ToHex(bytes); }
 

@@ -29,6 +29,10 @@ std::uint64_t NowMs();
 // Prints the gRPC error ("node unreachable: …" when it is) and returns 1.
 int GrpcFail(const grpc::Status& s);
 
+// For the commands that run until stopped: SIGINT and SIGTERM set a flag they poll.
+void CatchStopSignals();
+bool StopRequested();
+
 struct TlsArgs {
   std::string ca, cert, key, server_name;
 };

@@ -20,20 +20,34 @@ Status NewKey(const std::string& path, PrivateKey* key) {
   return WriteKeyFile(path, *key);
 }
 
-int Init(const std::string& dir, const std::string& community, const std::string& chain_id, int validators,
-         int followers, const std::vector<std::string>& households, std::uint64_t slot_seconds, int base_port) {
+int Init(const InitOptions& o) {
+  const std::string& dir = o.dir;
+  const std::string& community = o.community;
+  const int validators = o.validators, followers = o.followers, base_port = o.base_port;
+  const std::vector<std::string>& households = o.households;
+  if (base_port < 1 || base_port + 300 + static_cast<int>(households.size()) > 65535 ||
+      base_port + 200 + validators + followers > 65535) {
+    return Fail("--base-port leaves no room for every node's and oracle's ports (see nanumctl init --help)");
+  }
   if (fs::exists(dir) && !fs::is_empty(dir)) return Fail(dir + " exists and is not empty; choose a new directory");
   fs::create_directories(dir + "/keys");
   market::Genesis g;
   g.info.name = community;
-  g.info.chain_id = chain_id;
+  g.info.chain_id = o.chain_id;
   g.info.genesis_time_ms = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
-  if (slot_seconds != 0) {
-    g.params.slot_seconds = slot_seconds;
-    g.params.gate_closure_seconds = std::min<std::uint64_t>(g.params.gate_closure_seconds, slot_seconds / 5);
-    g.params.settlement_delay_seconds = slot_seconds;
+  if (o.slot_seconds != 0) {
+    g.params.slot_seconds = o.slot_seconds;
+    g.params.gate_closure_seconds = std::min<std::uint64_t>(g.params.gate_closure_seconds, o.slot_seconds / 5);
+    g.params.settlement_delay_seconds = o.slot_seconds;
   }
+  if (o.initial_grant != 0) g.params.initial_grant = o.initial_grant;
+  if (o.mechanism == "uniform_price") {
+    g.params.mechanism = static_cast<std::uint8_t>(market::Mechanism::kUniformPrice);
+  } else if (!o.mechanism.empty() && o.mechanism != "continuous") {
+    return Fail("--mechanism is continuous or uniform_price, not " + o.mechanism);
+  }
+  if (Status s = g.params.Validate(); !s.ok()) return Fail(s.ToString());
   std::vector<std::string> nodes;
   for (int i = 0; i < validators; ++i) nodes.push_back("validator-" + std::to_string(i));
   for (int i = 0; i < followers; ++i) nodes.push_back("follower-" + std::to_string(i));
@@ -86,7 +100,23 @@ int Init(const std::string& dir, const std::string& community, const std::string
       if (peer_is_validator) c << "address = \"127.0.0.1:" << base_port + 100 + static_cast<int>(j) << "\"\n";
     }
   }
-  std::cout << "community " << community << " (" << chain_id << ") in " << dir << "\n"
+  for (std::size_t hi = 0; hi < households.size(); ++hi) {
+    const std::string& h = households[hi];
+    std::ofstream c(dir + "/oracle-" + h + ".toml");
+    c << "# nanum-oracle configuration for household " << h << " of " << community << " (written by nanumctl init).\n"
+      << "# Every option: deploy/nanum-oracle.toml.sample. Relative paths are from this file's directory.\n"
+      << "[oracle]\n"
+      << "data_dir = \"data/oracle-" << h << "\"\n"
+      << "key_file = \"keys/" << h << "-oracle.key\"\n"
+      << "genesis_file = \"genesis.json\"\n"
+      << "http_listen = \"127.0.0.1:" << base_port + 300 + static_cast<int>(hi) << "\"\n\n"
+      << "[node]  # " << nodes[hi % nodes.size()] << "\n"
+      << "address = \"127.0.0.1:" << base_port + static_cast<int>(hi % nodes.size()) << "\"\n\n"
+      << "[[meter]]\n"
+      << "id = \"m-" << h << "\"\n"
+      << "device = \"" << h << "-plug\"\n";
+  }
+  std::cout << "community " << community << " (" << o.chain_id << ") in " << dir << "\n"
             << "  genesis block " << ToHex(b.Hash()) << "\n"
             << "  " << validators << " validators, " << followers << " followers, " << households.size()
             << " households, slot " << g.params.slot_seconds << " s\n"

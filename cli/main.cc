@@ -18,8 +18,10 @@
 #include <nlohmann/json.hpp>
 
 #include "chaincode/market.h"
+#include "cli/agent.h"
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "cli/live.h"
 #include "ledger/block.h"
 #include "ledger/crypto.h"
 #include "ledger/file.h"
@@ -162,22 +164,24 @@ int main(int argc, char** argv) {
   auto* keygen = app.add_subcommand("keygen", "create a key file (mode 0600) and print its public key");
   keygen->add_option("file", key_path)->required();
 
-  std::string dir, community = "Local Community", chain_id = "local-1";
-  int validators = 1, followers = 0, base_port = 7701, household_count = 0;
-  std::uint64_t slot_seconds = 0;
-  std::vector<std::string> households;
-  auto* init = app.add_subcommand("init", "make a new community: keys, genesis, a config per node");
-  init->add_option("dir", dir)->required();
-  init->add_option("--community", community);
-  init->add_option("--chain-id", chain_id);
-  init->add_option("--validators", validators)->check(CLI::Range(1, 256));
-  init->add_option("--followers", followers)->check(CLI::Range(0, 1000));
-  init->add_option("--households", households, "member ids; each gets a key, a meter and an oracle key");
+  InitOptions init_o;
+  int household_count = 0;
+  auto* init = app.add_subcommand("init", "make a new community: keys, genesis, a config per node and per oracle");
+  init->add_option("dir", init_o.dir)->required();
+  init->add_option("--community", init_o.community);
+  init->add_option("--chain-id", init_o.chain_id);
+  init->add_option("--validators", init_o.validators)->check(CLI::Range(1, 256));
+  init->add_option("--followers", init_o.followers)->check(CLI::Range(0, 1000));
+  init->add_option("--households", init_o.households,
+                   "member ids; each gets a key, a meter m-ID, an oracle key and oracle-ID.toml");
   init->add_option("--household-count", household_count, "also add households house-0001, house-0002, …")
       ->check(CLI::Range(0, 100000));
-  init->add_option("--slot-seconds", slot_seconds, "market slot length (default 900)");
-  init->add_option("--base-port", base_port,
-                   "API port of the first node; the others follow; peer ports are 100 above, HTTP 200 above");
+  init->add_option("--slot-seconds", init_o.slot_seconds, "market slot length (default 900)");
+  init->add_option("--initial-grant", init_o.initial_grant, "base units minted to each member (default 100000)");
+  init->add_option("--mechanism", init_o.mechanism, "continuous (default) or uniform_price");
+  init->add_option("--base-port", init_o.base_port,
+                   "API port of the first node; the others follow; peer ports are 100 above, HTTP 200 above; "
+                   "household k's oracle listens on 300 + k above");
 
   // ---- anyone ----
   auto* status = app.add_subcommand("status", "the node's status");
@@ -246,6 +250,23 @@ int main(int argc, char** argv) {
   watchc->add_option("--member", member, "the member (or yours with --key)");
   key_option(watchc, false);
   watchc->add_option("--from-height", from, "also the events of blocks from this height (default: only new ones)");
+  LiveOptions live_o;
+  auto* live = app.add_subcommand("live", "the community trading: each slot's clearing price, volume and settlement, "
+                                          "as they happen, until interrupted");
+  live->add_option("--back", live_o.back, "start this many slots back (default 3)");
+  AgentOptions agent_o;
+  auto* agent = app.add_subcommand("agent", "trade for a household automatically: one order per coming slot, "
+                                            "from a forecast of its meter's readings, until interrupted");
+  agent->add_option("--key", agent_o.key_path, "the household's key file")->required();
+  agent->add_option("--meter", agent_o.meter, "its meter (default m-<member id>)");
+  agent->add_option("--lead", agent_o.lead, "order for this many coming slots (default 2)")->check(CLI::Range(1, 96));
+  agent->add_option("--history", agent_o.history, "readings the forecast uses (default 16)")->check(CLI::Range(1, 1000));
+  agent->add_option("--ask", agent_o.ask, "sell price, base units per Wh (default 90)");
+  agent->add_option("--bid", agent_o.bid, "buy price (default 110)");
+  agent->add_option("--price-spread", agent_o.price_spread, "up to this much is added to both, by member id (default 20)");
+  agent->add_option("--hedge-permille", agent_o.hedge_permille, "trade this share of the forecast (default 900)")
+      ->check(CLI::Range(1, 1000));
+  agent->add_option("--min-wh", agent_o.min_wh, "no order below this (default 10)");
   auto* settlements = app.add_subcommand("settlements", "settlements of a member (or yours with --key), or of a slot");
   settlements->add_option("--member", member);
   key_option(settlements, false);
@@ -314,9 +335,9 @@ int main(int argc, char** argv) {
     for (int i = 1; i <= household_count; ++i) {
       char hid[32];
       std::snprintf(hid, sizeof hid, "house-%04d", i);
-      households.push_back(hid);
+      init_o.households.push_back(hid);
     }
-    return Init(dir, community, chain_id, validators, followers, households, slot_seconds, base_port);
+    return Init(init_o);
   }
 
   std::shared_ptr<grpc::Channel> channel;
@@ -578,6 +599,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*reading) return node.SubmitAndReport(key_path, Payload{rd}, out);
+  if (*live) return RunLive(node, live_o, out);
+  if (*agent) return RunAgent(node, agent_o, out);
   if (*watchc) {
     std::string who;
     if (grpc::Status s = node.MemberId(member, key_path, &who); !s.ok()) return GrpcFail(s);

@@ -2,8 +2,10 @@
 #include "meter_oracle/simulator.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -168,6 +170,45 @@ PlugReading PlugModel::Step(double hour, double dt_s) {
   return r;
 }
 
+namespace {
+
+// The state file: one line per plug, "NAME IMPORT_KWH EXPORT_KWH".
+bool LoadState(const std::string& path, std::vector<Plug>* plugs, std::string* error) {
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) return true;  // a first start
+  char name[256];
+  double imp = 0, exp = 0;
+  int n = 0;
+  while ((n = std::fscanf(f, "%255s %lf %lf", name, &imp, &exp)) == 3) {
+    for (Plug& p : *plugs) {
+      if (p.name == name) p.model.Restore(imp, exp);
+    }
+  }
+  std::fclose(f);
+  if (n != EOF) {
+    *error = path + " is not a simulator state file (NAME IMPORT_KWH EXPORT_KWH lines)";
+    return false;
+  }
+  return true;
+}
+
+// Written whole to a temporary file, synced, and renamed over the old one.
+bool SaveState(const std::string& path, const std::vector<Plug>& plugs, std::string* error) {
+  const std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "w");
+  bool ok = f != nullptr;
+  for (std::size_t i = 0; ok && i < plugs.size(); ++i) {
+    ok = std::fprintf(f, "%s %.9f %.9f\n", plugs[i].name.c_str(), plugs[i].model.import_kwh(), plugs[i].model.export_kwh()) > 0;
+  }
+  ok = ok && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
+  if (f != nullptr) ok = std::fclose(f) == 0 && ok;
+  ok = ok && std::rename(tmp.c_str(), path.c_str()) == 0;
+  if (!ok) *error = "cannot write the state file " + path;
+  return ok;
+}
+
+}  // namespace
+
 void AddSimulatorOptions(CLI::App* app, SimulatorOptions* o) {
   app->add_option("--plug", o->plugs, "NAME:PROFILE[:FORMAT]: profile household, solar or flat; format zigbee2mqtt "
                                       "(default), tasmota or sep2. NAME is the device name the oracle's [[meter]] uses")
@@ -176,7 +217,11 @@ void AddSimulatorOptions(CLI::App* app, SimulatorOptions* o) {
                                          "lines on stdout");
   app->add_option("--interval-ms", o->interval_ms, "between samples (sep2 needs at least 1000)");
   app->add_option("--time-scale", o->time_scale, "simulated seconds per second");
-  app->add_option("--start-hour", o->start_hour, "simulated hour of day at start (default: now, UTC)");
+  app->add_option("--start-hour", o->start_hour, "simulated hour of day at start (default: see --day-start-ms)");
+  app->add_option("--day-start-ms", o->day_start_ms,
+                  "wall-clock ms (Unix) at which a simulated day began: the hour is (now − it) × time scale, so "
+                  "restarts and other simulators agree (default: the UTC hour of the wall clock × time scale)");
+  app->add_option("--state", o->state_file, "keep the plugs' registers in this file across restarts");
   app->add_option("--duration", o->duration_s, "seconds to run (0: until stopped)");
   app->add_option("--offline", o->offline, "START_S:LENGTH_S, a window with no delivery (samples are kept)");
   app->add_option("--seed", o->seed, "noise seed (0: from the clock)");
@@ -220,12 +265,18 @@ int RunSimulator(const SimulatorOptions& o) {
     }
     plugs.push_back({name, format, PlugModel(profile, seed + plugs.size() * 7919), "", {}});
   }
+  if (!o.state_file.empty()) {
+    if (std::string error; !LoadState(o.state_file, &plugs, &error)) return std::cerr << "simulate: " << error << "\n", 1;
+  }
   signal(SIGTERM, OnSignal);
   signal(SIGINT, OnSignal);
 
   const std::uint64_t start = WallMs();
   double hour = o.start_hour;
-  if (hour < 0) hour = static_cast<double>(start % 86'400'000) / 3.6e6;
+  if (hour < 0) {
+    const std::uint64_t since = start - std::min(start, o.day_start_ms);
+    hour = static_cast<double>(since % 86'400'000 * o.time_scale % 86'400'000) / 3.6e6;
+  }
   std::uint64_t last = start;
   std::uint64_t next = start;
   while (!g_stop) {
@@ -279,6 +330,9 @@ int RunSimulator(const SimulatorOptions& o) {
         }
         p.backlog.pop_front();
       }
+    }
+    if (!o.state_file.empty()) {
+      if (std::string error; !SaveState(o.state_file, plugs, &error)) return std::cerr << "simulate: " << error << "\n", 1;
     }
   }
   return 0;

@@ -16,7 +16,8 @@
 // MirrorMeterReadingList per sample), posted to the oracle's HTTP side, or writes
 // "<topic> <json>" lines for a file or pipe input. Like the plugs of the standard, it keeps
 // the samples it could not deliver (an --offline window, or the oracle down) and sends
-// them in order when it can again.
+// them in order when it can again. With --state it keeps its registers in a file, so that a
+// restarted simulator continues them (a real plug's registers never go back).
 #pragma once
 
 #include <cstdint>
@@ -34,7 +35,11 @@ struct SimulatorOptions {
   std::string target;                // http://host:port of the oracle; empty: lines on stdout
   std::uint64_t interval_ms = 1000;  // between samples
   std::uint64_t time_scale = 1;      // simulated seconds per second
-  double start_hour = -1;            // simulated hour at start; < 0: the wall clock's (UTC)
+  double start_hour = -1;            // simulated hour at start; < 0: see day_start_ms
+  std::uint64_t day_start_ms = 0;    // wall-clock ms at which a simulated day began, so that
+                                     // hour = (now − it) × time_scale mod 24 h; 0: the wall
+                                     // clock's hour (UTC), scaled
+  std::string state_file;            // registers kept here across restarts (empty: none)
   std::uint64_t duration_s = 0;      // 0: until SIGTERM or SIGINT
   std::vector<std::string> offline;  // START_S:LENGTH_S windows (from start) without delivery
   std::uint64_t seed = 0;            // 0: from the clock
@@ -56,6 +61,13 @@ class PlugModel {
   double MeanPower(double hour) const;
   // Advances by `dt_s` simulated seconds at hour h and returns the plug's values.
   PlugReading Step(double hour, double dt_s);
+  // The cumulative registers, to keep across restarts as a real plug does.
+  double import_kwh() const { return import_kwh_; }
+  double export_kwh() const { return export_kwh_; }
+  void Restore(double import_kwh, double export_kwh) {
+    import_kwh_ = import_kwh;
+    export_kwh_ = export_kwh;
+  }
 
  private:
   double Noise();
