@@ -19,6 +19,11 @@ std::atomic<bool> g_stop{false};
 void OnStop(int) { g_stop = true; }
 }  // namespace
 
+int Fail(const std::string& what) {
+  std::cerr << "nanumctl: " << what << "\n";
+  return 1;
+}
+
 void CatchStopSignals() {
   ::signal(SIGINT, OnStop);
   ::signal(SIGTERM, OnStop);

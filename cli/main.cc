@@ -33,15 +33,6 @@ using namespace nanum;
 using namespace nanum::cli;
 using nlohmann::json;
 
-namespace nanum::cli {
-
-int Fail(const std::string& what) {
-  std::cerr << "nanumctl: " << what << "\n";
-  return 1;
-}
-
-}  // namespace nanum::cli
-
 namespace {
 
 bool ParseKeyHex(const std::string& hex, PublicKey* out) {
