@@ -18,6 +18,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # tools used by the tests and scripts
   python3 procps iproute2 openssl coreutils
+  # the Debian package (CPack's dpkg-shlibdeps) and its test (systemd-analyze verify)
+  dpkg-dev file systemd
 )
 
 missing=()

@@ -1,7 +1,9 @@
 // nanum-oracle's configuration: the documented sample loads, and mistakes are refused with
 // the key and line.
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -21,6 +23,29 @@ TEST(OracleConfigTest, TheSampleLoads) {
   EXPECT_EQ(c.limits.max_current_ma, 16'000u);
   EXPECT_EQ(c.limits.min_voltage_mv, 50'000u);
   EXPECT_EQ(c.max_backoff_ms, 30'000u);
+}
+
+// The gateway template (deploy/gateway/nanum-oracle.toml) loads once its placeholders are
+// filled in, and is refused before.
+TEST(OracleConfigTest, TheGatewayTemplateLoads) {
+  std::ifstream in(std::string(NANUM_SOURCE_DIR) + "/deploy/gateway/nanum-oracle.toml");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string t = text.str();
+  const std::filesystem::path path = std::filesystem::temp_directory_path() / "nanum-oracle-template-test.toml";
+  std::ofstream(path) << t;
+  Config c;
+  EXPECT_FALSE(LoadConfig(path.string(), &c).ok()) << "placeholders must not pass as a meter id";
+  t.replace(t.find("m-<household>"), std::strlen("m-<household>"), "m-ara");
+  t.replace(t.find("<plug name>"), std::strlen("<plug name>"), "ara-plug");
+  std::ofstream(path, std::ios::trunc) << t;
+  const Status s = LoadConfig(path.string(), &c);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(c.data_dir, "/var/lib/nanum-oracle");
+  EXPECT_EQ(c.node, "127.0.0.1:7701");
+  ASSERT_EQ(c.meters.size(), 1u);
+  EXPECT_EQ(c.meters[0].device, "ara-plug");
+  std::filesystem::remove(path);
 }
 
 TEST(OracleConfigTest, MistakesAreRefused) {
