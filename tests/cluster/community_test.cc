@@ -213,5 +213,52 @@ TEST_F(CommunityTest, ATradingCycleSettlesExactlyAsTheMarketRulesSay) {
   EXPECT_EQ(audit["source"], c_->options().dir + "/data/validator-1");
 }
 
+// docs/OPERATING.md's promotion, on real processes: an admin approves the four validators
+// plus follower-0's key; at the approved height every node switches, follower-0 reports
+// itself a validator, its signature appears in commit certificates, and commits go on.
+TEST_F(CommunityTest, AFollowerIsPromotedToValidator) {
+  const std::size_t follower = 4;
+  v1::NodeStatus st;
+  ASSERT_TRUE(c_->Status(follower, &st));
+  ASSERT_FALSE(st.validator());
+  const std::string new_key = ToHex(st.node_key());
+  json vals = Ctl(0, "validators");
+  std::string keys;
+  for (const auto& k : vals["validators"]) keys += " " + k.get<std::string>();
+  ASSERT_EQ(vals["validators"].size(), 4u);
+  json r = Ctl(0, "set-validators --key " + Key("admin") + keys + " " + new_key);
+  ASSERT_EQ(r["result"], "ok") << r;
+  vals = Ctl(0, "validators");
+  ASSERT_EQ(vals["pending"].size(), 5u) << vals;
+  const std::uint64_t from = vals["pending_from_height"].get<std::uint64_t>();
+
+  // Empty blocks carry the chain to the change height; every node switches there.
+  bool switched = false;
+  for (int tries = 0; tries < 600 && !switched; ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    switched = c_->Status(follower, &st) && st.height() >= from + 2 && st.validator() && st.validators() == 5;
+  }
+  ASSERT_TRUE(switched) << "follower-0 at height " << st.height() << ", change at " << from << ", validator "
+                        << st.validator() << ", validators " << st.validators();
+  for (std::size_t i = 0; i < 4; ++i) {
+    ASSERT_TRUE(c_->Status(i, &st));
+    EXPECT_EQ(st.validators(), 5u) << c_->nodes()[i].name;
+  }
+
+  // Commits go on, and the promoted node signs them.
+  r = Ctl(follower, "transfer --key " + Key("alice") + " --to bob 7");
+  ASSERT_EQ(r["result"], "ok") << r;
+  bool signed_by_new = false;
+  for (int tries = 0; tries < 100 && !signed_by_new; ++tries) {
+    ASSERT_TRUE(c_->Status(0, &st));
+    std::string out;
+    ASSERT_EQ(c_->Ctl(0, "--json block " + std::to_string(st.height()), &out), 0) << out;
+    const json b = json::parse(out.substr(0, out.find('\n')));
+    for (const auto& k : b["certificate"]["signers"]) signed_by_new = signed_by_new || k == new_key;
+    if (!signed_by_new) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_TRUE(signed_by_new) << "no certificate signed by the promoted node";
+}
+
 }  // namespace
 }  // namespace nanum::cluster
