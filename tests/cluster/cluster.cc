@@ -215,7 +215,11 @@ int Cluster::Primary() {
 
 int Cluster::Ctl(std::size_t i, const std::string& args, std::string* out, int interrupt_after_s) {
   const std::string limit = interrupt_after_s > 0 ? "timeout -s INT " + std::to_string(interrupt_after_s) + " " : "";
-  const std::string cmd = limit + Quote(options_.nanumctl) + " --node " + nodes_[i].api + " " + args + " 2>&1";
+  return Shell(limit + Quote(options_.nanumctl) + " --node " + nodes_[i].api + " " + args, out);
+}
+
+int Shell(const std::string& command, std::string* out) {
+  const std::string cmd = command + " 2>&1";
   FILE* f = ::popen(cmd.c_str(), "r");
   if (f == nullptr) return -1;
   std::array<char, 4096> buf{};

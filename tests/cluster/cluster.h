@@ -41,6 +41,10 @@ struct NodeProc {
 // start from the process id, so that tests running side by side pick different blocks.
 int FreePortBase(int nodes);
 
+// Runs a shell command; returns its exit code (-1 if it did not exit), its stdout and
+// stderr in `out`.
+int Shell(const std::string& command, std::string* out);
+
 class Cluster {
  public:
   // Runs nanumctl init and writes the consensus settings; starts nothing.

@@ -4,9 +4,6 @@
 // nanumctl live, that orders matched, every household's readings landed and slots settled
 // on measured energy; that `community.sh stop` stops every process cleanly; and that a
 // second start continues the same ledger.
-#include <sys/wait.h>
-
-#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -30,17 +27,7 @@ using nlohmann::json;
 
 const std::vector<std::string> kHouseholds = {"ara", "bom", "chan", "dana", "eun", "gaon", "hana", "iseul", "jun", "mirae"};
 
-// Runs a shell command; its exit code and output (stdout and stderr).
-int Shell(const std::string& cmd, std::string* out) {
-  FILE* f = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (f == nullptr) return -1;
-  std::array<char, 4096> buf{};
-  out->clear();
-  std::size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) out->append(buf.data(), n);
-  const int st = ::pclose(f);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+using cluster::Shell;
 
 class LocalCommunityTest : public ::testing::Test {
  protected:
