@@ -105,6 +105,11 @@ api_of() {  # node name → its API address
 
 start() {
   [ -f "$home/genesis.json" ] || make_community
+  if [ ! -f "$home/community.env" ]; then
+    echo "community.sh: $home holds a community that community.sh did not make (an older deploy/start.sh" \
+         "made a one-validator one there); move it away or set NANUM_HOME" >&2
+    exit 1
+  fi
   # shellcheck disable=SC1091
   . "$home/community.env"
   mkdir -p "$home/logs" "$home/run"
