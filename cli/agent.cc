@@ -50,6 +50,25 @@ std::uint64_t Spread(const std::string& id, std::uint64_t base, std::uint64_t sp
   return base + v % (spread + 1);
 }
 
+// The meter's last `n` readings before slot `cur`, as (slot, net export Wh) in slot order.
+grpc::Status ReadHistory(Node& node, const std::string& meter, std::uint64_t cur, unsigned n,
+                         std::vector<std::pair<std::uint64_t, std::int64_t>>* out) {
+  v1::ListReadingsRequest req;
+  req.set_meter(meter);
+  req.set_from_slot(cur > n + 4 ? cur - n - 4 : 0);
+  req.set_limit(static_cast<std::uint32_t>(n + 8));
+  v1::ListReadingsResponse resp;
+  grpc::ClientContext ctx;
+  Node::Deadline(&ctx);
+  if (grpc::Status s = node->ListReadings(&ctx, req, &resp); !s.ok()) return s;
+  out->clear();
+  for (const auto& r : resp.readings()) {
+    out->emplace_back(r.slot(), static_cast<std::int64_t>(r.export_wh()) - static_cast<std::int64_t>(r.import_wh()));
+  }
+  if (out->size() > n) out->erase(out->begin(), out->end() - static_cast<std::ptrdiff_t>(n));
+  return grpc::Status::OK;
+}
+
 void Say(const Output& out, const json& j, const std::string& line) {
   std::cout << (out.json() ? j.dump() : line) << std::endl;
 }
@@ -102,25 +121,18 @@ int RunAgent(Node& node, const AgentOptions& o, const Output& out) {
       bootstrapped = true;
     }
     decided.erase(decided.begin(), decided.lower_bound(cur));
+    std::vector<std::pair<std::uint64_t, std::int64_t>> history;
+    bool have_history = false;
     for (std::uint64_t t = cur + 1; t <= cur + o.lead && !StopRequested(); ++t) {
       if (decided.count(t) != 0 || now + margin_ms + gate_ms >= t * slot_ms) continue;
-      // The household's own history: its meter's readings, net export per slot.
-      v1::ListReadingsRequest rreq;
-      rreq.set_meter(meter);
-      rreq.set_from_slot(cur > o.history + 4 ? cur - o.history - 4 : 0);
-      rreq.set_limit(static_cast<std::uint32_t>(o.history + 8));
-      v1::ListReadingsResponse rresp;
-      grpc::ClientContext ctx;
-      Node::Deadline(&ctx);
-      if (grpc::Status s = node->ListReadings(&ctx, rreq, &rresp); !s.ok()) {
-        std::cerr << "nanumctl: agent: readings of " << meter << ": " << s.error_message() << "\n";
-        break;
+      // The household's own history, read once per tick for all the slots due.
+      if (!have_history) {
+        if (grpc::Status s = ReadHistory(node, meter, cur, o.history, &history); !s.ok()) {
+          std::cerr << "nanumctl: agent: readings of " << meter << ": " << s.error_message() << "\n";
+          break;
+        }
+        have_history = true;
       }
-      std::vector<std::pair<std::uint64_t, std::int64_t>> history;
-      for (const auto& r : rresp.readings()) {
-        history.emplace_back(r.slot(), static_cast<std::int64_t>(r.export_wh()) - static_cast<std::int64_t>(r.import_wh()));
-      }
-      if (history.size() > o.history) history.erase(history.begin(), history.end() - static_cast<std::ptrdiff_t>(o.history));
       const Forecast f = ForecastNet(history, t);
       if (!f.ok) {
         if (!said_no_readings) std::cerr << "nanumctl: agent: no readings of " << meter << " yet; waiting for them\n";

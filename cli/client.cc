@@ -5,6 +5,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
+#include <iomanip>
+#include <sstream>
 
 #include "cli/cli.h"
 #include "ledger/file.h"
@@ -18,6 +21,15 @@ namespace {
 std::atomic<bool> g_stop{false};
 void OnStop(int) { g_stop = true; }
 }  // namespace
+
+std::string Clock(std::uint64_t ms) {
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  std::ostringstream s;
+  s << std::put_time(&tm, "%H:%M:%S");
+  return s.str();
+}
 
 int Fail(const std::string& what) {
   std::cerr << "nanumctl: " << what << "\n";

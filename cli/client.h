@@ -26,6 +26,8 @@ namespace nanum::cli {
 std::string Hex(const std::string& bytes);
 // Wall-clock milliseconds since the Unix epoch.
 std::uint64_t NowMs();
+// Local time of day, HH:MM:SS, of `ms` since the Unix epoch.
+std::string Clock(std::uint64_t ms);
 // Prints the gRPC error ("node unreachable: …" when it is) and returns 1.
 int GrpcFail(const grpc::Status& s);
 

@@ -3,8 +3,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
-#include <iomanip>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -16,15 +14,6 @@ namespace nanum::cli {
 using nlohmann::json;
 
 namespace {
-
-std::string Clock(std::uint64_t ms) {
-  const std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  std::ostringstream s;
-  s << std::put_time(&tm, "%H:%M:%S");
-  return s.str();
-}
 
 // 1234567 → "1,234,567".
 std::string Num(std::int64_t v) {

@@ -45,10 +45,7 @@ bool ParseKeyHex(const std::string& hex, PublicKey* out) {
 void PrintEvent(const v1::MemberEvent& e, const Output& out) {
   json j = {{"height", e.height()}, {"time_ms", e.time_ms()}, {"kind", e.kind()}};
   std::ostringstream line;
-  const std::time_t t = static_cast<std::time_t>(e.time_ms() / 1000);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  line << std::put_time(&tm, "%H:%M:%S") << "  height " << e.height() << "  " << std::left << std::setw(16) << e.kind();
+  line << Clock(e.time_ms()) << "  height " << e.height() << "  " << std::left << std::setw(16) << e.kind();
   if (e.has_contract()) {
     const auto& c = e.contract();
     j["contract"] = ContractJson(c);
