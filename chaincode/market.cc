@@ -207,7 +207,7 @@ class Executor {
         *error = st;
         return Result::kOk;
       }
-      block_.Apply(s.writes());
+      block_.Apply(s.TakeWrites());
     } else {
       made->clear();
     }
@@ -948,7 +948,7 @@ Status ExecuteBlock(const StateReader& state, std::uint64_t height, std::uint64_
     if (observer) observer(i, txs[i], r, ex.block_state(), made);
   }
   NANUM_RETURN_IF_ERROR(Save(&ex.block_state(), "clock", Clock{height, time_ms}));
-  *writes = ex.block_state().writes();
+  *writes = ex.block_state().TakeWrites();
   return Status::OK();
 }
 

@@ -9,6 +9,18 @@ void WriteSet::Merge(const WriteSet& later) {
   for (const auto& [k, v] : later.map_) map_[k] = v;
 }
 
+void WriteSet::Merge(WriteSet&& later) {
+  // Both maps are in key order, so each entry is placed starting from where the one before
+  // it went; an entry whose key is already here overwrites that value.
+  auto hint = map_.begin();
+  while (!later.map_.empty()) {
+    auto node = later.map_.extract(later.map_.begin());
+    auto it = map_.insert(hint, std::move(node));
+    if (node) it->second = std::move(node.mapped());  // the key was here: node kept
+    hint = std::next(it);
+  }
+}
+
 std::string WriteSet::Encode() const {
   Writer w;
   w.U32(static_cast<std::uint32_t>(map_.size()));
@@ -50,10 +62,14 @@ Hash256 WriteSetDigest(const WriteSet& writes) {
 }
 
 Hash256 NextStateRoot(const Hash256& prev_root, std::uint64_t height, const WriteSet& writes) {
+  return NextStateRoot(prev_root, height, WriteSetDigest(writes));
+}
+
+Hash256 NextStateRoot(const Hash256& prev_root, std::uint64_t height, const Hash256& writes_digest) {
   Writer w(72);
   w.Fixed(prev_root);
   w.U64(height);
-  w.Fixed(WriteSetDigest(writes));
+  w.Fixed(writes_digest);
   return TaggedHash("nanum/state", w.data());
 }
 

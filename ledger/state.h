@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "ledger/crypto.h"
 #include "ledger/status.h"
@@ -57,8 +58,10 @@ class WriteSet {
 
   void Put(std::string_view key, std::string_view value) { map_[std::string(key)] = std::string(value); }
   void Delete(std::string_view key) { map_[std::string(key)] = std::nullopt; }
-  // Later writes win: used to fold one transaction's writes into its block's.
+  // Later writes win: used to fold one transaction's writes into its block's. The rvalue
+  // form moves `later`'s entries (no key or value is copied) and leaves it empty.
   void Merge(const WriteSet& later);
+  void Merge(WriteSet&& later);
   void Clear() { map_.clear(); }
 
   const Map& entries() const { return map_; }
@@ -79,6 +82,8 @@ class WriteSet {
 
 Hash256 WriteSetDigest(const WriteSet& writes);
 Hash256 NextStateRoot(const Hash256& prev_root, std::uint64_t height, const WriteSet& writes);
+// The same from WriteSetDigest(writes), for a digest computed ahead (the audit's checkers).
+Hash256 NextStateRoot(const Hash256& prev_root, std::uint64_t height, const Hash256& writes_digest);
 
 // Writes buffered over a base reader. Reads see the buffered writes first.
 class StateOverlay : public StateReader {
@@ -95,8 +100,11 @@ class StateOverlay : public StateReader {
   Status Delete(std::string_view key);
 
   const WriteSet& writes() const { return writes_; }
+  // Hands over the buffered writes and leaves the overlay empty.
+  WriteSet TakeWrites() { return std::exchange(writes_, WriteSet()); }
   // Folds another overlay's writes (made on top of this one) into this one.
   void Apply(const WriteSet& writes) { writes_.Merge(writes); }
+  void Apply(WriteSet&& writes) { writes_.Merge(std::move(writes)); }
   void Discard() { writes_.Clear(); }
 
  private:

@@ -76,6 +76,38 @@ TEST(Overlay, NestedOverlaysFoldIntoTheirParent) {
   EXPECT_EQ(Keys(block, "a/").size(), 0u);
 }
 
+// The moving merge (what a block's executor uses) must give exactly what the copying one
+// gives: later writes and deletions win, keys on either side alone stay, order is kept.
+TEST(WriteSet, MovingMergeEqualsCopyingMerge) {
+  WriteSet earlier, later;
+  earlier.Put("a", "1");
+  earlier.Put("c", "3");
+  earlier.Delete("e");
+  earlier.Put("g", "7");
+  later.Put("b", "2");
+  later.Put("c", "3x");   // overwrites a value
+  later.Put("e", "5");    // overwrites a deletion
+  later.Delete("g");      // deletes a value
+  later.Put("z", "26");   // past the end
+  WriteSet copied = earlier, moved = earlier;
+  copied.Merge(later);
+  WriteSet source = later;
+  moved.Merge(std::move(source));
+  EXPECT_EQ(moved, copied);
+  EXPECT_TRUE(source.empty());
+  EXPECT_EQ(moved.Encode(), copied.Encode());
+  ASSERT_EQ(moved.size(), 6u);
+  EXPECT_EQ(moved.entries().at("c"), std::optional<std::string>("3x"));
+  EXPECT_EQ(moved.entries().at("e"), std::optional<std::string>("5"));
+  EXPECT_EQ(moved.entries().at("g"), std::nullopt);
+
+  StateOverlay o(nullptr);
+  ASSERT_TRUE(o.Put("k", "v").ok());
+  WriteSet taken = o.TakeWrites();
+  EXPECT_EQ(taken.size(), 1u);
+  EXPECT_TRUE(o.writes().empty());
+}
+
 TEST(Overlay, LimitsRejectAndWriteNothing) {
   auto base = Base();
   StateOverlay o(base.get());
