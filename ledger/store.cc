@@ -21,6 +21,7 @@ namespace nanum {
 //   'r' u64 height     the block's results (EncodeResults)
 //   'w' u64 height     the block's write set (WriteSet::Encode)
 //   's' state key      state value
+//   'o' name           a record its owner keeps beside the ledger (PutMeta)
 // Heights are big-endian so that LevelDB's byte order is height order.
 
 namespace {
@@ -418,6 +419,18 @@ Status Store::GetWrites(std::uint64_t height, WriteSet* out) const {
   NANUM_RETURN_IF_ERROR(s);
   s = WriteSet::Decode(raw, out);
   return s.ok() ? s : Status::Corruption("write set of block " + std::to_string(height) + ": " + s.ToString());
+}
+
+Status Store::PutMeta(std::string_view name, std::string_view value) {
+  if (name.empty() || name.size() > 64) return Status::InvalidArgument("meta record name of " + std::to_string(name.size()) + " bytes; 1 to 64");
+  if (value.size() > (16u << 20)) return Status::InvalidArgument("meta record of " + std::to_string(value.size()) + " bytes; at most 16 MiB");
+  std::vector<KvEngine::Op> batch;
+  batch.push_back(KvEngine::Op{"o" + std::string(name), std::string(value)});
+  return engine_->Write(batch).Prefixed("writing meta record " + std::string(name));
+}
+
+Status Store::GetMeta(std::string_view name, std::string* value) const {
+  return engine_->Get("o" + std::string(name), value);
 }
 
 Status Store::Get(std::string_view key, std::string* value) const {

@@ -68,6 +68,13 @@ class Store : public StateReader {
   //   kIOError             the disk write failed
   Status Append(const Block& block, const std::vector<TxResult>& results, const WriteSet& writes);
 
+  // A small record its owner keeps beside the ledger (the node keeps its consensus votes
+  // here): one atomic, synced write, outside the ledger's blocks and state, so that no
+  // state root or audit sees it. `name` is 1 to 64 bytes, `value` at most 16 MiB.
+  // Errors: kInvalidArgument (name or value size), kIOError; GetMeta: kNotFound.
+  Status PutMeta(std::string_view name, std::string_view value);
+  Status GetMeta(std::string_view name, std::string* value) const;
+
   // Reads. kNotFound when absent; kCorruption when a stored record does not decode.
   Status GetBlock(std::uint64_t height, Block* out) const;
   Status GetBlockBytes(std::uint64_t height, std::string* out) const;

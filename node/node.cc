@@ -1,9 +1,6 @@
 // The node's consensus thread; see node.h.
 #include "node/node.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <filesystem>
 
@@ -16,37 +13,12 @@ namespace {
 
 constexpr std::uint64_t kTickMs = 10;
 
-// Writes `bytes` to `path` so that after a crash the file holds either the old or the new
-// bytes: a temporary file, synced, renamed over, and the directory synced.
-Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::IOError("cannot create " + tmp);
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n <= 0) {
-      ::close(fd);
-      return Status::IOError("cannot write " + tmp);
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    ::close(fd);
-    return Status::IOError("cannot sync " + tmp);
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::IOError("cannot rename " + tmp);
-  const std::string dir = std::filesystem::path(path).parent_path().string();
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return Status::OK();
-}
-
-std::string HardStatePath(const std::string& dir) { return dir + "/consensus-state"; }
+// The consensus hard state (this validator's votes) is a meta record in the ledger's store:
+// one synced LevelDB write per change, where a file of its own cost a new file, a rename
+// and two syncs. Nodes from before kept it in this file, which is read once if the record
+// is missing, then removed after the first write.
+constexpr char kHardStateRecord[] = "consensus-state";
+std::string LegacyHardStatePath(const std::string& dir) { return dir + "/consensus-state"; }
 
 }  // namespace
 
@@ -92,9 +64,14 @@ Status Node::Open(NodeOptions options, std::unique_ptr<Node>* out) {
 
   pbft::HardState hs;
   std::string hard;
-  Status read = ReadFile(HardStatePath(o.data_dir), "consensus hard state", &hard);
+  Status read = n->store_->GetMeta(kHardStateRecord, &hard);
+  std::string where = "the consensus state in " + o.data_dir + "/ledger";
+  if (read.IsNotFound()) {
+    where = LegacyHardStatePath(o.data_dir);
+    read = ReadFile(where, "consensus hard state", &hard);
+  }
   if (read.ok()) {
-    NANUM_RETURN_IF_ERROR(pbft::HardState::Decode(hard, &hs).Prefixed(HardStatePath(o.data_dir)));
+    NANUM_RETURN_IF_ERROR(pbft::HardState::Decode(hard, &hs).Prefixed(where));
   } else if (!read.IsNotFound()) {
     return read;
   }
@@ -184,7 +161,13 @@ std::vector<PublicKey> Node::validators() const {
 }
 
 Status Node::PersistHardState(const std::string& bytes) {
-  return WriteFileAtomically(HardStatePath(options_.data_dir), bytes);
+  NANUM_RETURN_IF_ERROR(store_->PutMeta(kHardStateRecord, bytes));
+  if (!legacy_hard_state_removed_) {
+    std::error_code ec;
+    std::filesystem::remove(LegacyHardStatePath(options_.data_dir), ec);
+    legacy_hard_state_removed_ = !ec;
+  }
+  return Status::OK();
 }
 
 void Node::Loop() {

@@ -101,6 +101,25 @@ TEST_P(StoreTest, SurvivesReopen) {
   EXPECT_EQ(store_->Head()->height, 2u);
 }
 
+TEST_P(StoreTest, MetaRecordsSurviveReopenAndStayOutOfTheLedger) {
+  const auto state = testing::DumpState(*store_);
+  const auto head = store_->Head();
+  std::string v;
+  EXPECT_TRUE(store_->GetMeta("consensus-state", &v).IsNotFound());
+  ASSERT_TRUE(store_->PutMeta("consensus-state", "votes 1").ok());
+  ASSERT_TRUE(store_->PutMeta("consensus-state", "votes 2").ok());
+  EXPECT_EQ(store_->PutMeta("", "x").code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(store_->PutMeta(std::string(65, 'n'), "x").code(), Status::Code::kInvalidArgument);
+  Reopen();
+  ASSERT_TRUE(store_->GetMeta("consensus-state", &v).ok());
+  EXPECT_EQ(v, "votes 2");
+  EXPECT_EQ(testing::DumpState(*store_), state) << "no state key sees a meta record";
+  EXPECT_EQ(store_->Head()->hash, head->hash);
+  AppendTransfers({chain_.MakeTransfer(0, 1, 100, 0)});
+  ASSERT_TRUE(store_->GetMeta("consensus-state", &v).ok());
+  EXPECT_EQ(v, "votes 2") << "appending blocks leaves meta records alone";
+}
+
 TEST_P(StoreTest, ReplayReproducesEveryStateRoot) {
   for (int i = 0; i < 5; ++i) AppendTransfers({chain_.MakeTransfer(i % 3, (i + 1) % 3, 10, static_cast<std::uint64_t>(i / 3))});
   Status s = testing::ReplayAndCompare(*store_, chain_.validator_keys(), chain_.quorum());

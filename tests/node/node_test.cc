@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <future>
 
 #include "chaincode/genesis_file.h"
@@ -132,6 +133,36 @@ TEST_F(NodeTest, RestartsWhereItStoppedAndRefusesAnotherGenesis) {
   Status s = Node::Open(other, &n);
   EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition);
   EXPECT_NE(s.ToString().find("another genesis"), std::string::npos) << s.ToString();
+}
+
+// The votes a validator has sent live in the ledger's store (one synced write each). A data
+// directory from an earlier version has them in a file of their own: it is read once, and
+// gone after the first write, and a restart then finds the same state in the store.
+TEST_F(NodeTest, KeepsItsConsensusStateInTheStoreAndReadsAnEarlierFileOnce) {
+  pbft::HardState earlier;
+  earlier.view = 7;
+  std::filesystem::create_directories(dir_);
+  const std::filesystem::path legacy = dir_ / "consensus-state";
+  std::uint64_t view = 0;
+  {
+    std::ofstream f(legacy, std::ios::binary);
+    f << earlier.Encode();
+  }
+  {
+    std::unique_ptr<Node> n;
+    Status s = Node::Open(Options(), &n);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(n->status().replica.view, 7u) << "the earlier version's votes were read";
+    n->Start(nullptr);
+    ASSERT_TRUE(SubmitAndWait(n.get(), Transfer(a_, 1, "op", 1), true).first.ok());
+    n->Stop();
+    view = n->status().replica.view;  // a restarted primary moves on a view: 8
+  }
+  EXPECT_GE(view, 8u);
+  EXPECT_FALSE(std::filesystem::exists(legacy)) << "the file goes once the store holds the state";
+  std::unique_ptr<Node> n;
+  ASSERT_TRUE(Node::Open(Options(), &n).ok());
+  EXPECT_EQ(n->status().replica.view, view) << "the state came back from the store";
 }
 
 TEST(GenesisFile, RoundTripsAndRefusesMistakes) {
