@@ -422,8 +422,12 @@ Status Store::GetWrites(std::uint64_t height, WriteSet* out) const {
 }
 
 Status Store::PutMeta(std::string_view name, std::string_view value) {
-  if (name.empty() || name.size() > 64) return Status::InvalidArgument("meta record name of " + std::to_string(name.size()) + " bytes; 1 to 64");
-  if (value.size() > (16u << 20)) return Status::InvalidArgument("meta record of " + std::to_string(value.size()) + " bytes; at most 16 MiB");
+  if (name.empty() || name.size() > 64) {
+    return Status::InvalidArgument("meta record name of " + std::to_string(name.size()) + " bytes; 1 to 64");
+  }
+  if (value.size() > (16u << 20)) {
+    return Status::InvalidArgument("meta record of " + std::to_string(value.size()) + " bytes; at most 16 MiB");
+  }
   std::vector<KvEngine::Op> batch;
   batch.push_back(KvEngine::Op{"o" + std::string(name), std::string(value)});
   return engine_->Write(batch).Prefixed("writing meta record " + std::string(name));

@@ -1,5 +1,6 @@
 // The ledger's storage: blocks (by height and by hash), transactions by id, each block's
-// results and write set, the live state, and the head (height, hash, state root).
+// results and write set, the live state, the head (height, hash, state root), and small
+// records its owner keeps beside the ledger (PutMeta).
 //
 // Append() checks a block against the head and against its own results and writes, then
 // stores block, results, write set, state changes and the new head in one atomic, synced
