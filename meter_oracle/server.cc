@@ -4,13 +4,13 @@
 #include <charconv>
 #include <chrono>
 #include <optional>
-#include <thread>
 #include <utility>  // Boost 1.74's asio uses std::exchange without including it
 
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 
 #include "ledger/config_file.h"
+#include "ledger/tcp_listener.h"
 #include "meter_oracle/xml.h"
 
 namespace nanum::oracle {
@@ -238,57 +238,26 @@ std::string RenderMetrics(const OracleCounters& c) {
 
 class Server::Impl {
  public:
-  asio::io_context io{1};
-  tcp::acceptor acceptor{io};
-  Oracle* oracle = nullptr;
-  std::thread thread;
-  int port = 0;
-
-  void Accept() {
-    acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
-      if (ec == asio::error::operation_aborted) return;
-      if (!ec) std::make_shared<Session>(std::move(socket), oracle)->Run();
-      Accept();
-    });
-  }
+  std::unique_ptr<TcpListener> listener;
 };
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() { Stop(); }
 
 Status Server::Start(const std::string& listen, Oracle* oracle, std::unique_ptr<Server>* out) {
-  std::string host;
-  unsigned short port = 0;
-  NANUM_RETURN_IF_ERROR(config::SplitHostPort(listen, "oracle.http_listen", &host, &port));
   auto impl = std::make_unique<Impl>();
-  impl->oracle = oracle;
-  beast::error_code ec;
-  const auto addr = asio::ip::make_address(host, ec);
-  if (ec) return Status::InvalidArgument("oracle.http_listen: " + host + " is not an IP address");
-  const tcp::endpoint ep(addr, port);
-  impl->acceptor.open(ep.protocol(), ec);
-  if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) impl->acceptor.bind(ep, ec);
-  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return Status::Unavailable("cannot listen for HTTP on " + listen + ": " + ec.message());
-  impl->port = impl->acceptor.local_endpoint().port();
-  Impl* p = impl.get();
-  p->Accept();
-  p->thread = std::thread([p] { p->io.run(); });
+  NANUM_RETURN_IF_ERROR(TcpListener::Start(
+      listen, "oracle.http_listen",
+      [oracle](tcp::socket socket) { std::make_shared<Session>(std::move(socket), oracle)->Run(); },
+      &impl->listener));
   out->reset(new Server(std::move(impl)));
   return Status::OK();
 }
 
 void Server::Stop() {
-  if (!impl_ || !impl_->thread.joinable()) return;
-  asio::post(impl_->io, [p = impl_.get()] {
-    beast::error_code ignored;
-    p->acceptor.close(ignored);
-    p->io.stop();
-  });
-  impl_->thread.join();
+  if (impl_ && impl_->listener) impl_->listener->Stop();
 }
 
-int Server::port() const { return impl_->port; }
+int Server::port() const { return impl_->listener->port(); }
 
 }  // namespace nanum::oracle

@@ -3,13 +3,13 @@
 
 #include <chrono>
 #include <cstdio>
-#include <thread>
 #include <utility>  // Boost 1.74's asio uses std::exchange without including it
 
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 
 #include "ledger/config_file.h"
+#include "ledger/tcp_listener.h"
 
 namespace nanum::node {
 namespace {
@@ -177,57 +177,26 @@ std::string RenderMetrics(const NodeStatusInfo& s, const NodeCounters& c) {
 
 class HttpServer::Impl {
  public:
-  asio::io_context io{1};
-  tcp::acceptor acceptor{io};
-  const Node* node = nullptr;
-  std::thread thread;
-  int port = 0;
-
-  void Accept() {
-    acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
-      if (ec == asio::error::operation_aborted) return;
-      if (!ec) std::make_shared<Session>(std::move(socket), node)->Run();
-      Accept();
-    });
-  }
+  std::unique_ptr<TcpListener> listener;
 };
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpServer::~HttpServer() { Stop(); }
 
 Status HttpServer::Start(const std::string& listen, const Node* node, std::unique_ptr<HttpServer>* out) {
-  std::string host;
-  unsigned short port = 0;
-  NANUM_RETURN_IF_ERROR(config::SplitHostPort(listen, "http.listen", &host, &port));
   auto impl = std::make_unique<Impl>();
-  impl->node = node;
-  beast::error_code ec;
-  const auto addr = asio::ip::make_address(host, ec);
-  if (ec) return Status::InvalidArgument("http.listen: " + host + " is not an IP address");
-  const tcp::endpoint ep(addr, port);
-  impl->acceptor.open(ep.protocol(), ec);
-  if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) impl->acceptor.bind(ep, ec);
-  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return Status::Unavailable("cannot listen for HTTP on " + listen + ": " + ec.message());
-  impl->port = impl->acceptor.local_endpoint().port();
-  Impl* p = impl.get();
-  p->Accept();
-  p->thread = std::thread([p] { p->io.run(); });
+  NANUM_RETURN_IF_ERROR(TcpListener::Start(
+      listen, "http.listen",
+      [node](tcp::socket socket) { std::make_shared<Session>(std::move(socket), node)->Run(); },
+      &impl->listener));
   out->reset(new HttpServer(std::move(impl)));
   return Status::OK();
 }
 
 void HttpServer::Stop() {
-  if (!impl_ || !impl_->thread.joinable()) return;
-  asio::post(impl_->io, [p = impl_.get()] {
-    beast::error_code ignored;
-    p->acceptor.close(ignored);
-    p->io.stop();
-  });
-  impl_->thread.join();
+  if (impl_ && impl_->listener) impl_->listener->Stop();
 }
 
-int HttpServer::port() const { return impl_->port; }
+int HttpServer::port() const { return impl_->listener->port(); }
 
 }  // namespace nanum::node
