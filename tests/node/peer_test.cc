@@ -21,6 +21,7 @@
 #include "node/node.h"
 #include "tests/node/test_keys.h"
 #include "node/peer.h"
+#include "ledger/encoding.h"
 
 namespace nanum::node {
 namespace {
@@ -193,6 +194,154 @@ TEST_F(PeerTest, ADialledNodeWithAnotherKeyIsRefused) {
                   .ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   EXPECT_EQ(r.net->Connected(), 0u);
+  r.Stop();
+}
+
+// A raw TCP client for the peer port, to send what a real node never would.
+class RawPeer {
+ public:
+  explicit RawPeer(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{8, 0};  // past the node's 5 s handshake limit
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  }
+  ~RawPeer() { ::close(fd_); }
+  bool connected() const { return connected_; }
+  void Send(const std::string& bytes) { ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL); }
+  // The next frame's kind and payload; false when the node closed the link (or 8 s passed).
+  bool ReadFrame(std::uint8_t* kind, std::string* payload) {
+    std::string head;
+    if (!ReadExactly(5, &head)) return false;
+    const auto* p = reinterpret_cast<const unsigned char*>(head.data());
+    const std::size_t len = (std::size_t{p[0]} << 24) | (std::size_t{p[1]} << 16) | (std::size_t{p[2]} << 8) | p[3];
+    *kind = p[4];
+    return ReadExactly(len - 1, payload);
+  }
+  // Whether the node closed the link (rather than the wait running out).
+  bool ClosedByNode() {
+    char c;
+    return ::recv(fd_, &c, 1, 0) == 0;
+  }
+
+ private:
+  bool ReadExactly(std::size_t n, std::string* out) {
+    out->assign(n, '\0');
+    std::size_t got = 0;
+    while (got < n) {
+      const ssize_t r = ::recv(fd_, out->data() + got, n - got, 0);
+      if (r <= 0) return false;
+      got += static_cast<std::size_t>(r);
+    }
+    return true;
+  }
+  int fd_ = -1;
+  bool connected_ = false;
+};
+
+std::string Frame(std::uint8_t kind, const std::string& payload) {
+  Writer w;
+  w.U32(static_cast<std::uint32_t>(payload.size() + 1));
+  w.U8(kind);
+  w.Raw(payload);
+  return w.Release();
+}
+
+TEST_F(PeerTest, TheWireRefusesWhatANodeWouldNotSend) {
+  ASSERT_TRUE(StartNode(0, genesis_).ok());
+  const int port = nodes_[0].net->listen_port();
+  std::uint8_t kind = 0;
+  std::string payload;
+  {
+    // A connection that says nothing gets the challenge (nonce, then the node's key), and is
+    // cut off once the handshake's 5 s are up.
+    RawPeer quiet(port);
+    ASSERT_TRUE(quiet.connected());
+    ASSERT_TRUE(quiet.ReadFrame(&kind, &payload));
+    EXPECT_EQ(kind, 1);
+    ASSERT_EQ(payload.size(), 64u);
+    EXPECT_EQ(payload.substr(32), std::string(reinterpret_cast<const char*>(keys_[0].public_key().bytes().data()), 32));
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_TRUE(quiet.ClosedByNode());
+    const auto waited = std::chrono::steady_clock::now() - start;
+    EXPECT_GE(waited, std::chrono::milliseconds(4000));
+    EXPECT_LT(waited, std::chrono::milliseconds(7500));
+  }
+  {
+    // A length over the handshake's 1 KiB closes the link before anything is read into it.
+    RawPeer big(port);
+    ASSERT_TRUE(big.ReadFrame(&kind, &payload));
+    big.Send(std::string("\x06\x00\x00\x00\x02", 5));  // 100 MB
+    EXPECT_TRUE(big.ClosedByNode());
+  }
+  {
+    // Messages before the handshake: a kind out of turn.
+    RawPeer early(port);
+    ASSERT_TRUE(early.ReadFrame(&kind, &payload));
+    early.Send(Frame(3, std::string("\x00\x00\x00\x00", 4)));
+    EXPECT_TRUE(early.ClosedByNode());
+  }
+  {
+    // A hello whose signature does not answer the challenge: refused, with the reason.
+    RawPeer forger(port);
+    ASSERT_TRUE(forger.ReadFrame(&kind, &payload));
+    Writer hello;
+    hello.Fixed(keys_[1].public_key().bytes());
+    hello.Fixed(Hash256{});
+    hello.Fixed(Signature{});
+    hello.Bytes(genesis_.info.chain_id);
+    hello.Fixed(nodes_[0].node->status().genesis_hash);
+    forger.Send(Frame(2, hello.Release()));
+    ASSERT_TRUE(forger.ReadFrame(&kind, &payload));
+    EXPECT_EQ(kind, 4);
+    EXPECT_NE(payload.find("does not verify"), std::string::npos) << payload;
+    EXPECT_TRUE(forger.ClosedByNode());
+  }
+  {
+    // A hello that does not decode (cut short): refused.
+    RawPeer garbled(port);
+    ASSERT_TRUE(garbled.ReadFrame(&kind, &payload));
+    garbled.Send(Frame(2, std::string(40, 'x')));
+    ASSERT_TRUE(garbled.ReadFrame(&kind, &payload));
+    EXPECT_EQ(kind, 4);
+    EXPECT_TRUE(garbled.ClosedByNode());
+  }
+  EXPECT_EQ(nodes_[0].net->Connected(), 0u);
+  // None of it harmed the node: the other validators link up with it.
+  for (std::size_t i = 1; i < 4; ++i) ASSERT_TRUE(StartNode(i, genesis_).ok());
+  ASSERT_TRUE(WaitFor([&] { return nodes_[0].net->Connected() == 3; }));
+  auto [s, outcome] = SubmitAndWait(nodes_[0].node.get(), Transfer(1, 10));
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(outcome.has_value());
+}
+
+TEST_F(PeerTest, InboundLinksBeyondTheLimitAreRefused) {
+  NodeOptions o;
+  o.data_dir = (dir_ / "n0").string();
+  o.key = keys_[0];
+  o.genesis = genesis_;
+  Running r;
+  ASSERT_TRUE(Node::Open(o, &r.node).ok());
+  PeerOptions p;
+  p.listen = "127.0.0.1:0";
+  p.max_inbound = 1;
+  ASSERT_TRUE(PeerNet::Start(p, keys_[0], genesis_.info.chain_id, r.node->status().genesis_hash, r.node.get(),
+                             [](const PublicKey&) { return true; }, &r.net)
+                  .ok());
+  std::uint8_t kind = 0;
+  std::string payload;
+  RawPeer first(r.net->listen_port());
+  ASSERT_TRUE(first.ReadFrame(&kind, &payload));
+  EXPECT_EQ(kind, 1);
+  RawPeer second(r.net->listen_port());
+  ASSERT_TRUE(second.ReadFrame(&kind, &payload));
+  EXPECT_EQ(kind, 4);
+  EXPECT_NE(payload.find("too many inbound peers"), std::string::npos) << payload;
+  EXPECT_TRUE(second.ClosedByNode());
   r.Stop();
 }
 
