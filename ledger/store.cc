@@ -292,8 +292,23 @@ std::optional<StoreHead> Store::Head() const {
   return m_->head;
 }
 
+namespace {
+
+Status CheckMeta(std::string_view name, std::string_view value) {
+  if (name.empty() || name.size() > 64) {
+    return Status::InvalidArgument("meta record name of " + std::to_string(name.size()) + " bytes; 1 to 64");
+  }
+  if (value.size() > (16u << 20)) {
+    return Status::InvalidArgument("meta record of " + std::to_string(value.size()) + " bytes; at most 16 MiB");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Status Store::Append(const Block& block, const std::vector<TxResult>& results,
-                     const WriteSet& writes) {
+                     const WriteSet& writes, const Meta* meta) {
+  if (meta != nullptr) NANUM_RETURN_IF_ERROR(CheckMeta(meta->name, meta->value));
   std::lock_guard append_lock(m_->append_mu);
   const std::optional<StoreHead> head = Head();
   const BlockHeader& h = block.header;
@@ -357,6 +372,7 @@ Status Store::Append(const Block& block, const std::vector<TxResult>& results,
   for (const auto& [k, v] : writes.entries()) batch.push_back({StateKey(k), v});
   const StoreHead new_head{h.height, hash, h.state_root};
   batch.push_back({kHeadKey, EncodeHead(new_head)});
+  if (meta != nullptr) batch.push_back({"o" + std::string(meta->name), std::string(meta->value)});
   NANUM_RETURN_IF_ERROR(engine_->Write(batch).Prefixed(where));
 
   std::unique_lock lock(m_->head_mu);
@@ -422,12 +438,7 @@ Status Store::GetWrites(std::uint64_t height, WriteSet* out) const {
 }
 
 Status Store::PutMeta(std::string_view name, std::string_view value) {
-  if (name.empty() || name.size() > 64) {
-    return Status::InvalidArgument("meta record name of " + std::to_string(name.size()) + " bytes; 1 to 64");
-  }
-  if (value.size() > (16u << 20)) {
-    return Status::InvalidArgument("meta record of " + std::to_string(value.size()) + " bytes; at most 16 MiB");
-  }
+  NANUM_RETURN_IF_ERROR(CheckMeta(name, value));
   std::vector<KvEngine::Op> batch;
   batch.push_back(KvEngine::Op{"o" + std::string(name), std::string(value)});
   return engine_->Write(batch).Prefixed("writing meta record " + std::string(name));

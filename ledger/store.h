@@ -67,7 +67,14 @@ class Store : public StateReader {
   //                        root or state root do not match; a key or value over its limit
   //   kCorruption          the block's own content is inconsistent (CheckBlockContent)
   //   kIOError             the disk write failed
-  Status Append(const Block& block, const std::vector<TxResult>& results, const WriteSet& writes);
+  // With `meta`, that meta record (PutMeta's rules) is written in the same atomic write, so
+  // that an owner which must make both durable pays for one synced write, not two.
+  struct Meta {
+    std::string_view name;
+    std::string_view value;
+  };
+  Status Append(const Block& block, const std::vector<TxResult>& results, const WriteSet& writes,
+                const Meta* meta = nullptr);
 
   // A small record its owner keeps beside the ledger (the node keeps its consensus votes
   // here): one atomic, synced write, outside the ledger's blocks and state, so that no

@@ -8,6 +8,9 @@
 
 namespace nanum::node {
 
+// Signatures remembered between a request's admission and its block's commit.
+constexpr std::size_t kMaxVerified = 262'144;
+
 ChainApp::ChainApp(Store* store, std::string chain_id)
     : store_(store), chain_id_(std::move(chain_id)) {}
 
@@ -15,8 +18,8 @@ Status ChainApp::VerifyTx(const Transaction& tx) {
   auto it = verified_.find(tx.id());
   if (it != verified_.end() && it->second == tx.signature()) return Status::OK();
   NANUM_RETURN_IF_ERROR(tx.Verify(chain_id_));
-  if (verified_.size() >= 1'000'000) verified_.clear();  // bounded; a miss only costs a check
-  verified_[tx.id()] = tx.signature();
+  if (verified_.size() >= kMaxVerified) verified_.clear();  // bounded; a miss only costs a check
+  verified_.insert_or_assign(tx.id(), tx.signature());
   return Status::OK();
 }
 
@@ -45,7 +48,7 @@ std::optional<ChainApp::Parent> ChainApp::FindParent(const Hash256& hash) const 
   return Parent{head->height, head->state_root};
 }
 
-Status ChainApp::Includable(const Transaction& tx, const std::set<Hash256>& above, std::set<Hash256>* seen) {
+Status ChainApp::Includable(const Transaction& tx, const IdSet& above, IdSet* seen) {
   NANUM_RETURN_IF_ERROR(VerifyTx(tx));
   if (Committed(tx.id()) || above.count(tx.id()) != 0 || !seen->insert(tx.id()).second) {
     return Status::InvalidArgument("transaction " + ToHex(tx.id()) + " is already in the chain");
@@ -53,8 +56,8 @@ Status ChainApp::Includable(const Transaction& tx, const std::set<Hash256>& abov
   return Status::OK();
 }
 
-std::set<Hash256> ChainApp::TxsAbove(const Hash256& hash) const {
-  std::set<Hash256> out;
+IdSet ChainApp::TxsAbove(const Hash256& hash) const {
+  IdSet out;
   Hash256 h = hash;
   for (auto it = spec_.find(h); it != spec_.end(); it = spec_.find(h)) {
     out.insert(it->second.txs.begin(), it->second.txs.end());
@@ -91,8 +94,9 @@ Status ChainApp::Build(const Hash256& parent_hash, std::uint64_t height, std::ui
                        const PublicKey& proposer, const std::vector<Transaction>& txs, Block* out,
                        std::vector<std::pair<Hash256, Status>>* rejected) {
   if (!FindParent(parent_hash)) return Status::FailedPrecondition("parent block unknown");
-  const std::set<Hash256> above = TxsAbove(parent_hash);
-  std::set<Hash256> seen;
+  const IdSet above = TxsAbove(parent_hash);
+  IdSet seen;
+  seen.reserve(txs.size());
   std::vector<Transaction> chosen;
   for (const Transaction& tx : txs) {
     if (Status s = Includable(tx, above, &seen); !s.ok()) {
@@ -133,8 +137,9 @@ Status ChainApp::Check(const Block& block) {
   if (spec_.count(hash) != 0) return Status::OK();
   NANUM_RETURN_IF_ERROR(CheckBlockContent(block));
   if (!FindParent(block.header.prev_hash)) return Status::FailedPrecondition("parent block unknown");
-  const std::set<Hash256> above = TxsAbove(block.header.prev_hash);
-  std::set<Hash256> seen;
+  const IdSet above = TxsAbove(block.header.prev_hash);
+  IdSet seen;
+  seen.reserve(block.txs.size());
   for (const Transaction& tx : block.txs) {
     NANUM_RETURN_IF_ERROR(Includable(tx, above, &seen).Prefixed("block " + std::to_string(block.header.height)));
   }
@@ -168,7 +173,7 @@ pbft::Epoch ChainApp::CurrentEpoch() {
   return e;
 }
 
-Status ChainApp::Apply(const Block& block, std::vector<TxResult>* results) {
+Status ChainApp::Apply(const Block& block, std::vector<TxResult>* results, const Store::Meta* meta) {
   const Hash256 hash = block.Hash();
   auto it = spec_.find(hash);
   Spec fresh;
@@ -185,9 +190,10 @@ Status ChainApp::Apply(const Block& block, std::vector<TxResult>* results) {
                               .Prefixed("block " + std::to_string(block.header.height)));
     spec = &fresh;
   }
-  NANUM_RETURN_IF_ERROR(store_->Append(block, spec->results, spec->writes)
+  NANUM_RETURN_IF_ERROR(store_->Append(block, spec->results, spec->writes, meta)
                             .Prefixed("storing block " + std::to_string(block.header.height)));
   *results = spec->results;
+  for (const Transaction& tx : block.txs) verified_.erase(tx.id());  // committed: never checked again
   for (auto s = spec_.begin(); s != spec_.end();) {
     s = s->second.header.height <= block.header.height ? spec_.erase(s) : std::next(s);
   }

@@ -5,17 +5,20 @@
 // them when it matches.
 //
 // Signatures are checked once per (transaction id, signature): a request admitted here is not
-// verified again when its block is checked or applied.
+// verified again when its block is checked or applied (the memory of it ends at the commit).
 //
 // Thread safety: none; nanumd's consensus thread owns it. The store may be read by other
 // threads meanwhile (Store's own rule).
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "chaincode/market.h"
@@ -23,6 +26,17 @@
 #include "ledger/store.h"
 
 namespace nanum::node {
+
+// Transaction ids are hashes, so their first bytes are already a good hash. For look-ups
+// only: nothing iterates these containers.
+struct IdHash {
+  std::size_t operator()(const Hash256& id) const {
+    std::size_t v;
+    std::memcpy(&v, id.data(), sizeof v);
+    return v;
+  }
+};
+using IdSet = std::unordered_set<Hash256, IdHash>;
 
 class ChainApp : public pbft::Application {
  public:
@@ -41,8 +55,9 @@ class ChainApp : public pbft::Application {
 
   // Stores a committed block (with its certificate) and returns its results. Errors are
   // fatal for the node: the block does not extend the store, or executing it does not give
-  // its header's roots (then the message names the height).
-  Status Apply(const Block& block, std::vector<TxResult>* results);
+  // its header's roots (then the message names the height). With `meta`, that record is
+  // stored in the same atomic write (Store::Append).
+  Status Apply(const Block& block, std::vector<TxResult>* results, const Store::Meta* meta = nullptr);
 
   // Checks a transaction's envelope for this chain (signature once, then cached).
   Status VerifyTx(const Transaction& tx);
@@ -63,16 +78,16 @@ class ChainApp : public pbft::Application {
                  BlockHeader* header, Spec* spec);
   // The stored head or a block above it; nullopt if unknown.
   std::optional<Parent> FindParent(const Hash256& hash) const;
-  std::set<Hash256> TxsAbove(const Hash256& hash) const;
+  IdSet TxsAbove(const Hash256& hash) const;
   bool Committed(const Hash256& id) const;
   // Whether `tx` may go into a block whose uncommitted ancestors hold `above` and which
   // holds `seen` so far (added to): a valid envelope, in no block yet.
-  Status Includable(const Transaction& tx, const std::set<Hash256>& above, std::set<Hash256>* seen);
+  Status Includable(const Transaction& tx, const IdSet& above, IdSet* seen);
 
   Store* store_;
   std::string chain_id_;
   std::map<Hash256, Spec> spec_;  // blocks built or checked, above the stored head
-  std::map<Hash256, Signature> verified_;
+  std::unordered_map<Hash256, Signature, IdHash> verified_;
 };
 
 }  // namespace nanum::node

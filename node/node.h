@@ -127,6 +127,7 @@ class Node {
   void HandleReady();
   void UpdateSnapshot();
   Status PersistHardState(const std::string& bytes);
+  void HardStatePersisted();  // removes an earlier version's file, once
   bool legacy_hard_state_removed_ = false;  // consensus thread only
 
   struct Waiter {

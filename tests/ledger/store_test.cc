@@ -120,6 +120,36 @@ TEST_P(StoreTest, MetaRecordsSurviveReopenAndStayOutOfTheLedger) {
   EXPECT_EQ(v, "votes 2") << "appending blocks leaves meta records alone";
 }
 
+// A meta record written with a block: both or neither.
+TEST_P(StoreTest, AMetaRecordRidesWithABlock) {
+  AppendTransfers({chain_.MakeTransfer(0, 1, 100, 0)});
+  const auto head = store_->Head();
+  const auto state = testing::DumpState(*store_);
+  Block b;
+  std::vector<TxResult> r;
+  WriteSet w;
+  chain_.MakeBlock(*store_, *head, {chain_.MakeTransfer(1, 2, 5, 0)}, 5000, &b, &r, &w);
+  // A bad record refuses the block too.
+  const Store::Meta unnamed{"", "votes 3"};
+  EXPECT_EQ(store_->Append(b, r, w, &unnamed).code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(store_->Head()->hash, head->hash);
+  EXPECT_EQ(testing::DumpState(*store_), state);
+  std::string v;
+  EXPECT_TRUE(store_->GetMeta("consensus-state", &v).IsNotFound());
+  // A refused block writes no record.
+  Block wrong = b;
+  wrong.header.height = 9;
+  const Store::Meta votes{"consensus-state", "votes 3"};
+  EXPECT_EQ(store_->Append(wrong, r, w, &votes).code(), Status::Code::kFailedPrecondition);
+  EXPECT_TRUE(store_->GetMeta("consensus-state", &v).IsNotFound());
+  // Both land.
+  ASSERT_TRUE(store_->Append(b, r, w, &votes).ok());
+  Reopen();
+  EXPECT_EQ(store_->Head()->height, b.header.height);
+  ASSERT_TRUE(store_->GetMeta("consensus-state", &v).ok());
+  EXPECT_EQ(v, "votes 3");
+}
+
 TEST_P(StoreTest, ReplayReproducesEveryStateRoot) {
   for (int i = 0; i < 5; ++i) AppendTransfers({chain_.MakeTransfer(i % 3, (i + 1) % 3, 10, static_cast<std::uint64_t>(i / 3))});
   Status s = testing::ReplayAndCompare(*store_, chain_.validator_keys(), chain_.quorum());
