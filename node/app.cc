@@ -2,7 +2,6 @@
 #include "node/app.h"
 
 #include <algorithm>
-#include <set>
 
 #include "chaincode/queries.h"
 
@@ -193,7 +192,8 @@ Status ChainApp::Apply(const Block& block, std::vector<TxResult>* results, const
   NANUM_RETURN_IF_ERROR(store_->Append(block, spec->results, spec->writes, meta)
                             .Prefixed("storing block " + std::to_string(block.header.height)));
   *results = spec->results;
-  for (const Transaction& tx : block.txs) verified_.erase(tx.id());  // committed: never checked again
+  // Committed: a replay of one is refused as committed (after one more check at most).
+  for (const Transaction& tx : block.txs) verified_.erase(tx.id());
   for (auto s = spec_.begin(); s != spec_.end();) {
     s = s->second.header.height <= block.header.height ? spec_.erase(s) : std::next(s);
   }
