@@ -50,6 +50,11 @@ class StoreTest : public ::testing::TestWithParam<bool> {
     return b;
   }
 
+  // A block of one transfer on top of the head, built but not appended.
+  void MakeNextBlock(Block* b, std::vector<TxResult>* r, WriteSet* w) {
+    chain_.MakeBlock(*store_, *store_->Head(), {chain_.MakeTransfer(1, 2, 5, 0)}, 5000, b, r, w);
+  }
+
   TestChain chain_{3};
   std::string dir_;
   std::unique_ptr<Store> store_;
@@ -128,7 +133,7 @@ TEST_P(StoreTest, AMetaRecordRidesWithABlock) {
   Block b;
   std::vector<TxResult> r;
   WriteSet w;
-  chain_.MakeBlock(*store_, *head, {chain_.MakeTransfer(1, 2, 5, 0)}, 5000, &b, &r, &w);
+  MakeNextBlock(&b, &r, &w);
   // A bad record refuses the block too.
   const Store::Meta unnamed{"", "votes 3"};
   EXPECT_EQ(store_->Append(b, r, w, &unnamed).code(), Status::Code::kInvalidArgument);
@@ -165,7 +170,7 @@ TEST_P(StoreTest, RefusalsChangeNothing) {
   Block b;
   std::vector<TxResult> r;
   WriteSet w;
-  chain_.MakeBlock(*store_, *head, {chain_.MakeTransfer(1, 2, 5, 0)}, 5000, &b, &r, &w);
+  MakeNextBlock(&b, &r, &w);
 
   auto expect_refused = [&](Block blk, std::vector<TxResult> res, WriteSet ws, Status::Code code) {
     Status s = store_->Append(blk, res, ws);

@@ -99,6 +99,15 @@ class PeerTest : public ::testing::Test {
     return Status::OK();
   }
 
+  // Validator 0's node, opened but not started, for a test that sets up its links itself.
+  void OpenNode0(Running* r) {
+    NodeOptions o;
+    o.data_dir = (dir_ / "n0").string();
+    o.key = keys_[0];
+    o.genesis = genesis_;
+    ASSERT_TRUE(Node::Open(o, &r->node).ok());
+  }
+
   Transaction Transfer(std::uint64_t nonce, std::uint64_t amount) {
     TxBody b;
     b.chain_id = genesis_.info.chain_id;
@@ -181,12 +190,8 @@ TEST_F(PeerTest, RefusesPeersThatAreNotAllowedAndOtherChains) {
 TEST_F(PeerTest, ADialledNodeWithAnotherKeyIsRefused) {
   ASSERT_TRUE(StartNode(1, genesis_).ok());
   // Node 0 is configured with node 1's address under node 2's key: an impostor from its view.
-  NodeOptions o;
-  o.data_dir = (dir_ / "n0").string();
-  o.key = keys_[0];
-  o.genesis = genesis_;
   Running r;
-  ASSERT_TRUE(Node::Open(o, &r.node).ok());
+  OpenNode0(&r);
   PeerOptions p;
   p.peers.push_back({keys_[2].public_key(), "127.0.0.1:" + std::to_string(ports_[1])});
   ASSERT_TRUE(PeerNet::Start(p, keys_[0], genesis_.info.chain_id, r.node->status().genesis_hash, r.node.get(),
@@ -320,12 +325,8 @@ TEST_F(PeerTest, TheWireRefusesWhatANodeWouldNotSend) {
 }
 
 TEST_F(PeerTest, InboundLinksBeyondTheLimitAreRefused) {
-  NodeOptions o;
-  o.data_dir = (dir_ / "n0").string();
-  o.key = keys_[0];
-  o.genesis = genesis_;
   Running r;
-  ASSERT_TRUE(Node::Open(o, &r.node).ok());
+  OpenNode0(&r);
   PeerOptions p;
   p.listen = "127.0.0.1:0";
   p.max_inbound = 1;
