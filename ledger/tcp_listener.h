@@ -1,7 +1,7 @@
-// A TCP listener on its own I/O thread (Boost.Asio), shared by nanumd's and nanum-oracle's
-// HTTP endpoints: it binds, accepts, and hands every accepted socket to a callback that runs
-// on the listener's thread, where the socket's session then lives (the socket's executor is
-// the listener's io_context).
+// A TCP listener on its own I/O thread (Boost.Asio), under HttpEndpoint (ledger/http_endpoint.h),
+// which nanumd's and nanum-oracle's HTTP sides use: it binds, accepts, and hands every
+// accepted socket to a callback that runs on the listener's thread, where the socket's
+// session then lives (the socket's executor is the listener's io_context).
 //
 // Thread safety: Start and Stop from one thread; the callback runs on the I/O thread.
 #pragma once

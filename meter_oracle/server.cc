@@ -6,20 +6,13 @@
 #include <optional>
 #include <utility>  // Boost 1.74's asio uses std::exchange without including it
 
-#include <boost/asio.hpp>
-#include <boost/beast.hpp>
-
-#include "ledger/config_file.h"
-#include "ledger/tcp_listener.h"
+#include "ledger/http_endpoint.h"
 #include "meter_oracle/xml.h"
 
 namespace nanum::oracle {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
+namespace http = boost::beast::http;
 
 constexpr std::size_t kMaxHeaderBytes = 8 * 1024;
 constexpr std::size_t kMaxBodyBytes = 64 * 1024;
@@ -27,15 +20,6 @@ constexpr auto kIdle = std::chrono::seconds(10);
 constexpr std::uint64_t kStallMs = 10'000;
 
 constexpr const char* kText = "text/plain; charset=utf-8";
-
-struct Reply {
-  http::status status = http::status::ok;
-  std::string body;
-  std::string type = kText;
-  std::string location;
-};
-
-Reply Text(http::status s, std::string body) { return {s, std::move(body) + "\n", kText, ""}; }
 
 bool IsXml(std::string_view type) {
   type = type.substr(0, type.find(';'));
@@ -59,33 +43,33 @@ std::string MupXml(const sep2::ListedUsagePoint& m) {
          "</MirrorUsagePoint>\n";
 }
 
-Reply Route(Oracle* o, const http::request<http::string_body>& req) {
+HttpReply Route(Oracle* o, const HttpRequest& req) {
   const std::string target(req.target());
   const std::string path = target.substr(0, target.find('?'));
   const bool get = req.method() == http::verb::get || req.method() == http::verb::head;
   const bool post = req.method() == http::verb::post;
-  const Reply not_allowed = Text(http::status::method_not_allowed, "method not allowed on " + path);
+  const HttpReply not_allowed = HttpText(http::status::method_not_allowed, "method not allowed on " + path);
   auto status_reply = [](const Status& s, http::status ok_status) {
-    if (s.ok()) return Reply{ok_status, "", kText, ""};
-    if (s.IsNotFound()) return Text(http::status::not_found, s.message());
-    if (s.code() == Status::Code::kIOError) return Text(http::status::internal_server_error, s.message());
-    return Text(http::status::bad_request, s.message());
+    if (s.ok()) return HttpReply{ok_status, "", kText, ""};
+    if (s.IsNotFound()) return HttpText(http::status::not_found, s.message());
+    if (s.code() == Status::Code::kIOError) return HttpText(http::status::internal_server_error, s.message());
+    return HttpText(http::status::bad_request, s.message());
   };
 
   if (path == "/health") {
     if (!get) return not_allowed;
     const OracleCounters c = o->counters();
-    if (c.flusher_turn_ms + kStallMs < o->now()) return Text(http::status::service_unavailable, "the flusher has stalled");
-    return Text(http::status::ok, "ok");
+    if (c.flusher_turn_ms + kStallMs < o->now()) return HttpText(http::status::service_unavailable, "the flusher has stalled");
+    return HttpText(http::status::ok, "ok");
   }
   if (path == "/ready") {
     if (!get) return not_allowed;
     const OracleCounters c = o->counters();
     if (!c.node_up) {
-      return Text(http::status::service_unavailable,
+      return HttpText(http::status::service_unavailable,
                   "the node is not reachable; " + std::to_string(c.queue) + " readings wait in the queue");
     }
-    return Text(http::status::ok, "ready");
+    return HttpText(http::status::ok, "ready");
   }
   if (path == "/metrics") {
     if (!get) return not_allowed;
@@ -99,7 +83,7 @@ Reply Route(Oracle* o, const http::request<http::string_body>& req) {
   const auto ct = req[http::field::content_type];
   const std::string_view content_type(ct.data(), ct.size());
   if (sep_post && !IsXml(content_type)) {
-    return Text(http::status::bad_request, "Content-Type must be application/sep+xml, not \"" +
+    return HttpText(http::status::bad_request, "Content-Type must be application/sep+xml, not \"" +
                                                std::string(content_type.substr(0, 64)) + "\"");
   }
   if (path == "/mup") {
@@ -112,16 +96,16 @@ Reply Route(Oracle* o, const http::request<http::string_body>& req) {
     std::string location;
     bool created = false;
     if (s.ok()) s = o->RegisterUsagePoint(mup, &location, &created);
-    Reply r = status_reply(s, http::status::created);
+    HttpReply r = status_reply(s, http::status::created);
     r.location = location;
     return r;
   }
   if (path.rfind("/mup/", 0) == 0) {
     const std::optional<std::uint64_t> id = ParseId(std::string_view(path).substr(5));
-    if (!id) return Text(http::status::bad_request, "bad usage point id in " + path);
+    if (!id) return HttpText(http::status::bad_request, "bad usage point id in " + path);
     if (get) {
       sep2::ListedUsagePoint m;
-      if (!o->UsagePoint(*id, &m)) return Text(http::status::not_found, "no MirrorUsagePoint " + path);
+      if (!o->UsagePoint(*id, &m)) return HttpText(http::status::not_found, "no MirrorUsagePoint " + path);
       return {http::status::ok, MupXml(m), sep2::kContentType, ""};
     }
     if (!post) return not_allowed;
@@ -130,7 +114,7 @@ Reply Route(Oracle* o, const http::request<http::string_body>& req) {
     Status s = ParseXml(req.body(), &root);
     if (s.ok()) s = sep2::ParseMirrorPost(root, &readings);
     if (s.ok()) s = o->PostMirror(*id, readings);
-    Reply r = status_reply(s, http::status::created);
+    HttpReply r = status_reply(s, http::status::created);
     if (s.ok()) r.location = path;
     return r;
   }
@@ -139,64 +123,12 @@ Reply Route(Oracle* o, const http::request<http::string_body>& req) {
     if (path.rfind(prefix, 0) != 0) continue;
     if (!post) return not_allowed;
     const std::string device = path.substr(prefix.size());
-    if (device.empty()) return Text(http::status::bad_request, "no device name in " + path);
+    if (device.empty()) return HttpText(http::status::bad_request, "no device name in " + path);
     return status_reply(o->TakePlugJson(format, device, req.body()), http::status::no_content);
   }
-  return Text(http::status::not_found, "not found; try /dcap, /mup, /zigbee2mqtt/{name}, /tasmota/{topic}, /health, "
+  return HttpText(http::status::not_found, "not found; try /dcap, /mup, /zigbee2mqtt/{name}, /tasmota/{topic}, /health, "
                                        "/ready or /metrics");
 }
-
-class Session : public std::enable_shared_from_this<Session> {
- public:
-  Session(tcp::socket socket, Oracle* oracle) : stream_(std::move(socket)), oracle_(oracle) {}
-
-  void Run() {
-    parser_.emplace();
-    parser_->header_limit(kMaxHeaderBytes);
-    parser_->body_limit(kMaxBodyBytes);
-    stream_.expires_after(kIdle);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
-  }
-
- private:
-  void OnRead(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout) return Close();
-    if (ec == http::error::body_limit) {
-      return Send(Text(http::status::payload_too_large, "the body is over 64 KiB"), false);
-    }
-    if (ec) return Send(Text(http::status::bad_request, "bad request: " + ec.message()), false);
-    const auto& req = parser_->get();
-    Send(Route(oracle_, req), req.keep_alive());
-  }
-
-  void Send(Reply r, bool keep) {
-    const bool head = parser_ && parser_->is_header_done() && parser_->get().method() == http::verb::head;
-    auto res = std::make_shared<http::response<http::string_body>>(r.status, 11);
-    res->set(http::field::server, "nanum-oracle/" NANUM_VERSION);
-    res->set(http::field::content_type, r.type);
-    if (!r.location.empty()) res->set(http::field::location, r.location);
-    res->keep_alive(keep);
-    res->body() = std::move(r.body);
-    res->prepare_payload();
-    if (head) res->body().clear();
-    http::async_write(stream_, *res, [self = shared_from_this(), res, keep](beast::error_code wec, std::size_t) {
-      if (wec || !keep) return self->Close();
-      self->buffer_.consume(self->buffer_.size());
-      self->Run();
-    });
-  }
-
-  void Close() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  }
-
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  Oracle* oracle_;
-};
 
 void Counter(std::string* out, const char* name, const char* help, const char* type) {
   *out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
@@ -238,7 +170,7 @@ std::string RenderMetrics(const OracleCounters& c) {
 
 class Server::Impl {
  public:
-  std::unique_ptr<TcpListener> listener;
+  std::unique_ptr<HttpEndpoint> endpoint;
 };
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -246,18 +178,23 @@ Server::~Server() { Stop(); }
 
 Status Server::Start(const std::string& listen, Oracle* oracle, std::unique_ptr<Server>* out) {
   auto impl = std::make_unique<Impl>();
-  NANUM_RETURN_IF_ERROR(TcpListener::Start(
-      listen, "oracle.http_listen",
-      [oracle](tcp::socket socket) { std::make_shared<Session>(std::move(socket), oracle)->Run(); },
-      &impl->listener));
+  HttpOptions options;
+  options.server = "nanum-oracle/" NANUM_VERSION;
+  options.max_header_bytes = kMaxHeaderBytes;
+  options.max_body_bytes = kMaxBodyBytes;
+  options.idle = kIdle;
+  options.body_too_large = "the body is over 64 KiB";
+  NANUM_RETURN_IF_ERROR(HttpEndpoint::Start(listen, "oracle.http_listen", options,
+                                            [oracle](const HttpRequest& req) { return Route(oracle, req); },
+                                            &impl->endpoint));
   out->reset(new Server(std::move(impl)));
   return Status::OK();
 }
 
 void Server::Stop() {
-  if (impl_ && impl_->listener) impl_->listener->Stop();
+  if (impl_ && impl_->endpoint) impl_->endpoint->Stop();
 }
 
-int Server::port() const { return impl_->listener->port(); }
+int Server::port() const { return impl_->endpoint->port(); }
 
 }  // namespace nanum::oracle

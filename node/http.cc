@@ -5,19 +5,12 @@
 #include <cstdio>
 #include <utility>  // Boost 1.74's asio uses std::exchange without including it
 
-#include <boost/asio.hpp>
-#include <boost/beast.hpp>
-
-#include "ledger/config_file.h"
-#include "ledger/tcp_listener.h"
+#include "ledger/http_endpoint.h"
 
 namespace nanum::node {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
+namespace http = boost::beast::http;
 
 constexpr std::uint64_t kStallMs = 2000;
 constexpr std::size_t kMaxRequestBytes = 8 * 1024;
@@ -58,83 +51,27 @@ std::string NotReady(const NodeStatusInfo& s, const NodeCounters& c, std::uint64
   return "";
 }
 
-class Session : public std::enable_shared_from_this<Session> {
- public:
-  Session(tcp::socket socket, const Node* node) : stream_(std::move(socket)), node_(node) {}
-
-  void Run() {
-    parser_.emplace();
-    parser_->header_limit(kMaxRequestBytes);
-    parser_->body_limit(kMaxRequestBytes);
-    stream_.expires_after(kIdle);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+HttpReply Route(const Node* node, const HttpRequest& req) {
+  if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    return HttpText(http::status::method_not_allowed, "only GET and HEAD");
   }
-
- private:
-  void OnRead(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout) return Close();
-    if (ec) {
-      Reply(http::status::bad_request, "bad request: " + ec.message() + "\n", false);
-      return;
-    }
-    const auto& req = parser_->get();
-    const bool keep = req.keep_alive();
-    if (req.method() != http::verb::get && req.method() != http::verb::head) {
-      Reply(http::status::method_not_allowed, "only GET and HEAD\n", keep);
-      return;
-    }
-    const std::string target(req.target());
-    const std::string path = target.substr(0, target.find('?'));
-    const NodeStatusInfo st = node_->status();
-    const NodeCounters c = node_->counters();
-    const std::uint64_t now = WallMs();
-    if (path == "/health") {
-      if (c.loop_ms + kStallMs < now) {
-        Reply(http::status::service_unavailable, "the consensus loop has stalled\n", keep);
-      } else {
-        Reply(http::status::ok, "ok\n", keep);
-      }
-    } else if (path == "/ready") {
-      const std::string why = NotReady(st, c, now);
-      if (why.empty()) {
-        Reply(http::status::ok, "ready\n", keep);
-      } else {
-        Reply(http::status::service_unavailable, why + "\n", keep);
-      }
-    } else if (path == "/metrics") {
-      Reply(http::status::ok, RenderMetrics(st, c), keep, "text/plain; version=0.0.4; charset=utf-8");
-    } else {
-      Reply(http::status::not_found, "not found; try /health, /ready or /metrics\n", keep);
-    }
+  const std::string target(req.target());
+  const std::string path = target.substr(0, target.find('?'));
+  const NodeStatusInfo st = node->status();
+  const NodeCounters c = node->counters();
+  const std::uint64_t now = WallMs();
+  if (path == "/health") {
+    if (c.loop_ms + kStallMs < now) return HttpText(http::status::service_unavailable, "the consensus loop has stalled");
+    return HttpText(http::status::ok, "ok");
   }
-
-  void Reply(http::status status, std::string body, bool keep, const char* type = "text/plain; charset=utf-8") {
-    const bool head = parser_ && parser_->is_header_done() && parser_->get().method() == http::verb::head;
-    auto res = std::make_shared<http::response<http::string_body>>(status, 11);
-    res->set(http::field::server, "nanumd/" NANUM_VERSION);
-    res->set(http::field::content_type, type);
-    res->keep_alive(keep);
-    res->body() = std::move(body);
-    res->prepare_payload();
-    if (head) res->body().clear();
-    http::async_write(stream_, *res, [self = shared_from_this(), res, keep](beast::error_code ec, std::size_t) {
-      if (ec || !keep) return self->Close();
-      self->buffer_.consume(self->buffer_.size());
-      self->Run();
-    });
+  if (path == "/ready") {
+    const std::string why = NotReady(st, c, now);
+    if (!why.empty()) return HttpText(http::status::service_unavailable, why);
+    return HttpText(http::status::ok, "ready");
   }
-
-  void Close() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  }
-
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  const Node* node_;
-};
+  if (path == "/metrics") return {http::status::ok, RenderMetrics(st, c), "text/plain; version=0.0.4; charset=utf-8", ""};
+  return HttpText(http::status::not_found, "not found; try /health, /ready or /metrics");
+}
 
 }  // namespace
 
@@ -177,7 +114,7 @@ std::string RenderMetrics(const NodeStatusInfo& s, const NodeCounters& c) {
 
 class HttpServer::Impl {
  public:
-  std::unique_ptr<TcpListener> listener;
+  std::unique_ptr<HttpEndpoint> endpoint;
 };
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -185,18 +122,21 @@ HttpServer::~HttpServer() { Stop(); }
 
 Status HttpServer::Start(const std::string& listen, const Node* node, std::unique_ptr<HttpServer>* out) {
   auto impl = std::make_unique<Impl>();
-  NANUM_RETURN_IF_ERROR(TcpListener::Start(
-      listen, "http.listen",
-      [node](tcp::socket socket) { std::make_shared<Session>(std::move(socket), node)->Run(); },
-      &impl->listener));
+  HttpOptions options;
+  options.server = "nanumd/" NANUM_VERSION;
+  options.max_header_bytes = kMaxRequestBytes;
+  options.max_body_bytes = kMaxRequestBytes;
+  options.idle = kIdle;
+  NANUM_RETURN_IF_ERROR(HttpEndpoint::Start(
+      listen, "http.listen", options, [node](const HttpRequest& req) { return Route(node, req); }, &impl->endpoint));
   out->reset(new HttpServer(std::move(impl)));
   return Status::OK();
 }
 
 void HttpServer::Stop() {
-  if (impl_ && impl_->listener) impl_->listener->Stop();
+  if (impl_ && impl_->endpoint) impl_->endpoint->Stop();
 }
 
-int HttpServer::port() const { return impl_->listener->port(); }
+int HttpServer::port() const { return impl_->endpoint->port(); }
 
 }  // namespace nanum::node
