@@ -181,7 +181,7 @@ class Conn : public std::enable_shared_from_this<Conn> {
   void Close(const std::string& why);
 
   bool outbound() const { return dialler_ != nullptr; }
-  // Under mu_: whether this is an up link to `key`.
+  // Whether this is an up link to `key` (takes mu_).
   bool UpTo(const PublicKey& key) {
     std::lock_guard<std::mutex> l(mu_);
     return up_ && !closed_ && peer_ == key;
@@ -470,9 +470,12 @@ bool Conn::OnChallenge(std::string_view payload) {
 bool Conn::OnHello(std::string_view payload) {
   Hello h;
   if (Status s = DecodeHello(payload, &h); !s.ok()) {
-    if (!outbound()) Refuse(s.ToString(), "refused a peer");
-    else Close(s.ToString());
-    return !outbound();
+    if (outbound()) {
+      Close(s.ToString());
+      return false;
+    }
+    Refuse(s.ToString(), "refused a peer");
+    return true;
   }
   if (outbound()) {
     // The dialled node's answer to our challenge.
