@@ -1,8 +1,13 @@
 #include "ledger/store.h"
 
 #include <leveldb/db.h>
+#include <leveldb/env.h>
 #include <leveldb/filter_policy.h>
 #include <leveldb/write_batch.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <map>
 #include <mutex>
@@ -99,15 +104,52 @@ class LevelDbIterator : public StateIterator {
   std::string prefix_;
 };
 
+// LevelDB's default Env, except that each piece of background work first puts the thread
+// running it at the store's CompactionPriority (store.h). The thread is LevelDB's, so the
+// priority is set from inside it, and only when it changes.
+class PriorityEnv : public leveldb::EnvWrapper {
+ public:
+  explicit PriorityEnv(CompactionPriority priority)
+      : leveldb::EnvWrapper(leveldb::Env::Default()), priority_(priority) {}
+
+  void Schedule(void (*work)(void*), void* arg) override {
+    target()->Schedule(&Run, new Job{work, arg, priority_});
+  }
+
+ private:
+  struct Job {
+    void (*work)(void*);
+    void* arg;
+    CompactionPriority priority;
+  };
+
+  static void Run(void* raw) {
+    std::unique_ptr<Job> job(static_cast<Job*>(raw));
+    thread_local std::optional<CompactionPriority> current;
+    if (current != job->priority) {
+      current = job->priority;  // once, even if refused: a refusal would repeat
+      const auto tid = static_cast<id_t>(syscall(SYS_gettid));
+      sched_param none{};
+      const bool idle = job->priority == CompactionPriority::kIdle;
+      sched_setscheduler(0, idle ? SCHED_IDLE : SCHED_OTHER, &none);
+      setpriority(PRIO_PROCESS, tid, job->priority == CompactionPriority::kLow ? 19 : 0);
+    }
+    job->work(job->arg);
+  }
+
+  const CompactionPriority priority_;
+};
+
 class LevelDbEngine : public KvEngine {
  public:
-  static Status Open(const std::string& dir, std::unique_ptr<KvEngine>* out) {
-    auto e = std::unique_ptr<LevelDbEngine>(new LevelDbEngine);
+  static Status Open(const std::string& dir, CompactionPriority priority, std::unique_ptr<KvEngine>* out) {
+    auto e = std::unique_ptr<LevelDbEngine>(new LevelDbEngine(priority));
     e->filter_.reset(leveldb::NewBloomFilterPolicy(10));
     leveldb::Options opt;
     opt.create_if_missing = true;
     opt.paranoid_checks = true;
     opt.filter_policy = e->filter_.get();
+    opt.env = &e->env_;
     leveldb::DB* db = nullptr;
     leveldb::Status s = leveldb::DB::Open(opt, dir, &db);
     if (!s.ok()) {
@@ -120,7 +162,7 @@ class LevelDbEngine : public KvEngine {
     return Status::OK();
   }
 
-  ~LevelDbEngine() override { db_.reset(); }  // before the filter it uses
+  ~LevelDbEngine() override { db_.reset(); }  // before the filter and Env it uses
 
   Status Get(std::string_view key, std::string* value) const override {
     leveldb::Status s = db_->Get(leveldb::ReadOptions(), leveldb::Slice(key.data(), key.size()), value);
@@ -148,7 +190,8 @@ class LevelDbEngine : public KvEngine {
   }
 
  private:
-  LevelDbEngine() = default;
+  explicit LevelDbEngine(CompactionPriority priority) : env_(priority) {}
+  PriorityEnv env_;
   std::unique_ptr<const leveldb::FilterPolicy> filter_;
   std::unique_ptr<leveldb::DB> db_;
 };
@@ -234,9 +277,10 @@ std::unique_ptr<Store> Store::NewInMemory() {
   return std::unique_ptr<Store>(new Store(std::make_unique<MemEngine>()));
 }
 
-Status Store::OpenLevelDb(const std::string& dir, std::unique_ptr<Store>* out) {
+Status Store::OpenLevelDb(const std::string& dir, std::unique_ptr<Store>* out,
+                         const StoreOptions& options) {
   std::unique_ptr<KvEngine> engine;
-  NANUM_RETURN_IF_ERROR(LevelDbEngine::Open(dir, &engine));
+  NANUM_RETURN_IF_ERROR(LevelDbEngine::Open(dir, options.compaction_priority, &engine));
   std::unique_ptr<Store> store(new Store(std::move(engine)));
   NANUM_RETURN_IF_ERROR(store->LoadHead().Prefixed("store " + dir));
   *out = std::move(store);
@@ -246,7 +290,7 @@ Status Store::OpenLevelDb(const std::string& dir, std::unique_ptr<Store>* out) {
 Status Store::OpenLevelDbForAudit(const std::string& dir, std::unique_ptr<Store>* out,
                                   Status* head_check) {
   std::unique_ptr<KvEngine> engine;
-  NANUM_RETURN_IF_ERROR(LevelDbEngine::Open(dir, &engine));
+  NANUM_RETURN_IF_ERROR(LevelDbEngine::Open(dir, CompactionPriority::kLow, &engine));
   std::unique_ptr<Store> store(new Store(std::move(engine)));
   *head_check = store->LoadHead();
   *out = std::move(store);

@@ -39,12 +39,32 @@ struct StoreHead {
   Hash256 state_root{};
 };
 
+// The CPU priority of LevelDB's background thread, which flushes full memtables to disk and
+// compacts tables. Its work comes in bursts (a few MB every few seconds under load) that
+// would otherwise take CPU from the thread committing blocks just when it is needed: at
+// 1,000 transactions per second, every flush showed as a second of commit latency twice the
+// usual (docs/PERFORMANCE.md).
+//   kLow     nice 19: gives way to everything else, yet keeps a small share when the CPU is
+//            busy, so flushes always finish
+//   kIdle    SCHED_IDLE: runs only on an otherwise idle CPU; a CPU kept busy by another
+//            program delays flushes, and writes wait for them once a memtable is full
+//   kNormal  the priority of the process
+// LevelDB runs one background thread per process: it takes the priority of the store whose
+// work it is doing. Raising a priority again needs CAP_SYS_NICE; without it the thread stays
+// where it was.
+enum class CompactionPriority { kLow, kIdle, kNormal };
+
+struct StoreOptions {
+  CompactionPriority compaction_priority = CompactionPriority::kLow;
+};
+
 class Store : public StateReader {
  public:
   // Opens (creating if missing) a LevelDB store in directory `dir`. Errors: kIOError (the
   // directory cannot be used, or another process holds it), kCorruption (the stored head
   // and blocks disagree; the message names the height).
-  static Status OpenLevelDb(const std::string& dir, std::unique_ptr<Store>* out);
+  static Status OpenLevelDb(const std::string& dir, std::unique_ptr<Store>* out,
+                            const StoreOptions& options = {});
   // For the audit: opens the store even when the head check fails, so that a damaged ledger
   // can still be read block by block and its damage located. The check's outcome goes to
   // `head_check`; when it failed, Head() is nullopt. Errors: kIOError (as above).

@@ -1,6 +1,7 @@
 // nanumd's configuration file; see config.h.
 #include "node/config.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -19,10 +20,21 @@ Status LoadConfig(const std::string& path, Config* out) {
   auto fail = [&](const Status& s) { return s.Prefixed(path); };
   if (Status s = CheckKeys(root, "", {"node", "api", "http", "peer", "peers", "log", "consensus"}); !s.ok()) return fail(s);
   if (const toml::table* t = root["node"].as_table()) {
-    if (Status s = CheckKeys(*t, "node", {"data_dir", "key_file", "genesis_file"}); !s.ok()) return fail(s);
+    if (Status s = CheckKeys(*t, "node", {"data_dir", "key_file", "genesis_file", "compaction_priority"}); !s.ok()) {
+      return fail(s);
+    }
     for (auto [k, p] : {std::pair{"data_dir", &c.data_dir}, {"key_file", &c.key_file}, {"genesis_file", &c.genesis_file}}) {
       if (Status s = GetString(*t, k, &base, p); !s.ok()) return fail(s.Prefixed("node"));
     }
+    std::string priority = "low";
+    if (Status s = GetString(*t, "compaction_priority", nullptr, &priority); !s.ok()) return fail(s.Prefixed("node"));
+    const std::pair<const char*, CompactionPriority> priorities[] = {
+        {"low", CompactionPriority::kLow}, {"idle", CompactionPriority::kIdle}, {"normal", CompactionPriority::kNormal}};
+    auto found = std::find_if(std::begin(priorities), std::end(priorities), [&](const auto& p) { return priority == p.first; });
+    if (found == std::end(priorities)) {
+      return fail(Status::InvalidArgument("node.compaction_priority must be low, idle or normal, not \"" + priority + "\""));
+    }
+    c.compaction_priority = found->second;
   }
   if (const toml::table* t = root["api"].as_table()) {
     if (Status s = CheckKeys(*t, "api", {"listen", "tls_cert_file", "tls_key_file", "tls_client_ca_file"}); !s.ok()) {

@@ -9,6 +9,7 @@
 #include "chaincode/market.h"
 #include "consensus/pbft.h"
 #include "ledger/status.h"
+#include "ledger/store.h"
 #include "ledger/log.h"
 #include "node/peer.h"
 
@@ -28,6 +29,7 @@ struct Config {
   std::string data_dir;
   std::string key_file;
   std::string genesis_file;
+  CompactionPriority compaction_priority = CompactionPriority::kLow;  // "low", "idle", "normal"
   // [api]
   std::string api_listen = "127.0.0.1:7701";
   ApiTls api_tls;  // tls_cert_file, tls_key_file, tls_client_ca_file

@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
   NodeOptions opt;
   opt.data_dir = cfg.data_dir;
   opt.consensus = cfg.consensus;
+  opt.store.compaction_priority = cfg.compaction_priority;
   if (Status s = ReadKeyFile(cfg.key_file, &opt.key); !s.ok()) {
     Log(Level::kError, "cannot read the node key", {{"file", cfg.key_file}, {"error", s.ToString()}});
     return 1;

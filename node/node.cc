@@ -44,7 +44,7 @@ Status Node::Open(NodeOptions options, std::unique_ptr<Node>* out) {
   NANUM_RETURN_IF_ERROR(market::GenesisBlock(o.genesis, &genesis, &genesis_writes).Prefixed("genesis"));
   n->genesis_hash_ = genesis.Hash();
 
-  NANUM_RETURN_IF_ERROR(Store::OpenLevelDb(o.data_dir + "/ledger", &n->store_));
+  NANUM_RETURN_IF_ERROR(Store::OpenLevelDb(o.data_dir + "/ledger", &n->store_, o.store));
   if (!n->store_->Head()) {
     NANUM_RETURN_IF_ERROR(n->store_->Append(genesis, {}, genesis_writes).Prefixed("writing the genesis block"));
     Log(Level::kInfo, "initialised ledger", {{"chain", o.genesis.info.chain_id}, {"genesis", ToHex(n->genesis_hash_)}});

@@ -48,6 +48,7 @@ struct NodeOptions {
   PrivateKey key;
   market::Genesis genesis;
   pbft::Config consensus;  // key is filled in from `key`
+  StoreOptions store;
 };
 
 // What a client learns about its transaction.

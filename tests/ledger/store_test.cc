@@ -4,7 +4,16 @@
 #include <gtest/gtest.h>
 #include <leveldb/db.h>
 
+#include <sched.h>
+#include <sys/resource.h>
+
+#include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <sstream>
+#include <thread>
 
 #include "test_chain.h"
 
@@ -302,6 +311,84 @@ TEST_F(StoreOpenTest, EditedStateValueIsFoundByReplay) {
   Status s = testing::ReplayAndCompare(*store, chain.validator_keys(), chain.quorum());
   EXPECT_EQ(s.code(), Status::Code::kCorruption);
   EXPECT_NE(s.message().find("height 3"), std::string::npos) << s.ToString();
+}
+
+// One thread of this process as /proc shows it: nice value and scheduling policy.
+struct ThreadSched {
+  int tid = 0, nice = 0, policy = 0;
+};
+
+std::vector<ThreadSched> Threads() {
+  std::vector<ThreadSched> out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream in(e.path() / "stat");
+    std::string stat;
+    std::getline(in, stat);
+    const auto close = stat.rfind(')');  // the name may hold spaces; fields follow it
+    if (close == std::string::npos) continue;
+    std::istringstream fields(stat.substr(close + 2));
+    std::vector<std::string> f;
+    for (std::string field; fields >> field;) f.push_back(field);
+    if (f.size() < 39) continue;
+    // Fields from 3 (state) on: nice is field 19, policy field 41.
+    out.push_back({std::stoi(e.path().filename().string()), std::stoi(f[19 - 3]), std::stoi(f[41 - 3])});
+  }
+  return out;
+}
+
+// Makes LevelDB flush a memtable: a record larger than its 4 MB write buffer, then another.
+void ForceFlush(Store* store) {
+  const std::string big(5 << 20, 'x');
+  ASSERT_TRUE(store->PutMeta("big", big).ok());
+  ASSERT_TRUE(store->PutMeta("small", "y").ok());
+}
+
+// Waits up to 10 s for a thread that `match` accepts.
+std::optional<ThreadSched> WaitForThread(const std::function<bool(const ThreadSched&)>& match) {
+  for (int i = 0; i < 200; ++i) {
+    for (const ThreadSched& t : Threads()) {
+      if (match(t)) return t;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return std::nullopt;
+}
+
+TEST(StorePriorityTest, FlushesRunAtTheStoresCompactionPriority) {
+  char tmpl[] = "/tmp/nanum-store-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  const int base = getpriority(PRIO_PROCESS, 0);
+  if (base == 19) GTEST_SKIP() << "the test runs at nice 19 already";
+  for (const ThreadSched& t : Threads()) ASSERT_EQ(t.nice, base) << "thread " << t.tid;
+
+  // Low: LevelDB's background thread does the flush at nice 19.
+  std::unique_ptr<Store> store;
+  ASSERT_TRUE(Store::OpenLevelDb(dir + "/low", &store, {CompactionPriority::kLow}).ok());
+  ForceFlush(store.get());
+  auto low = WaitForThread([](const ThreadSched& t) { return t.nice == 19 && t.policy == SCHED_OTHER; });
+  ASSERT_TRUE(low.has_value()) << "no thread went to nice 19";
+  // The store's own thread (this one) keeps its priority.
+  for (const ThreadSched& t : Threads()) {
+    if (t.tid != low->tid) {
+      EXPECT_EQ(t.nice, base) << "thread " << t.tid;
+    }
+  }
+  store.reset();
+
+  // Idle: the same thread, now SCHED_IDLE, for the next store's flush.
+  ASSERT_TRUE(Store::OpenLevelDb(dir + "/idle", &store, {CompactionPriority::kIdle}).ok());
+  ForceFlush(store.get());
+  auto idle = WaitForThread([](const ThreadSched& t) { return t.policy == SCHED_IDLE; });
+  ASSERT_TRUE(idle.has_value()) << "no thread went to SCHED_IDLE";
+  EXPECT_EQ(idle->tid, low->tid) << "LevelDB runs one background thread per process";
+  // Its data survived the flush.
+  store.reset();
+  ASSERT_TRUE(Store::OpenLevelDb(dir + "/idle", &store).ok());
+  std::string v;
+  ASSERT_TRUE(store->GetMeta("big", &v).ok());
+  EXPECT_EQ(v.size(), 5u << 20);
+  store.reset();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

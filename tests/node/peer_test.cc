@@ -475,5 +475,27 @@ TEST(ConfigTest, ReadsPeersAndRefusesBadKeys) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(ConfigTest, CompactionPriorityIsLowUnlessSet) {
+  const auto dir = std::filesystem::temp_directory_path() / ("nanum-config-prio-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "n.toml").string();
+  Config c;
+  std::ofstream(path) << "[node]\ndata_dir = \"d\"\n";
+  ASSERT_TRUE(LoadConfig(path, &c).ok());
+  EXPECT_EQ(c.compaction_priority, CompactionPriority::kLow);
+  std::ofstream(path) << "[node]\ncompaction_priority = \"idle\"\n";
+  ASSERT_TRUE(LoadConfig(path, &c).ok());
+  EXPECT_EQ(c.compaction_priority, CompactionPriority::kIdle);
+  std::ofstream(path) << "[node]\ncompaction_priority = \"normal\"\n";
+  ASSERT_TRUE(LoadConfig(path, &c).ok());
+  EXPECT_EQ(c.compaction_priority, CompactionPriority::kNormal);
+  std::ofstream(path) << "[node]\ncompaction_priority = \"highest\"\n";
+  Status s = LoadConfig(path, &c);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.ToString().find("must be low, idle or normal"), std::string::npos) << s.ToString();
+  EXPECT_EQ(c.compaction_priority, CompactionPriority::kNormal) << "a refused file changes nothing";
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace nanum::node
