@@ -106,38 +106,41 @@ class LevelDbIterator : public StateIterator {
 
 // LevelDB's default Env, except that each piece of background work first puts the thread
 // running it at the store's CompactionPriority (store.h). The thread is LevelDB's, so the
-// priority is set from inside it, and only when it changes.
+// priority is set from inside it, and only when it changes. "Normal" is the nice value of
+// the thread that opened the store, as it was then.
 class PriorityEnv : public leveldb::EnvWrapper {
  public:
   explicit PriorityEnv(CompactionPriority priority)
-      : leveldb::EnvWrapper(leveldb::Env::Default()), priority_(priority) {}
+      : leveldb::EnvWrapper(leveldb::Env::Default()),
+        priority_(priority),
+        nice_(priority == CompactionPriority::kLow ? 19 : getpriority(PRIO_PROCESS, 0)) {}
 
   void Schedule(void (*work)(void*), void* arg) override {
-    target()->Schedule(&Run, new Job{work, arg, priority_});
+    target()->Schedule(&Run, new Job{work, arg, priority_ == CompactionPriority::kIdle, nice_});
   }
 
  private:
   struct Job {
     void (*work)(void*);
     void* arg;
-    CompactionPriority priority;
+    bool idle;
+    int nice;
   };
 
   static void Run(void* raw) {
     std::unique_ptr<Job> job(static_cast<Job*>(raw));
-    thread_local std::optional<CompactionPriority> current;
-    if (current != job->priority) {
-      current = job->priority;  // once, even if refused: a refusal would repeat
-      const auto tid = static_cast<id_t>(syscall(SYS_gettid));
+    thread_local std::optional<std::pair<bool, int>> current;
+    if (current != std::pair{job->idle, job->nice}) {
+      current = std::pair{job->idle, job->nice};  // once, even if refused: a refusal would repeat
       sched_param none{};
-      const bool idle = job->priority == CompactionPriority::kIdle;
-      sched_setscheduler(0, idle ? SCHED_IDLE : SCHED_OTHER, &none);
-      setpriority(PRIO_PROCESS, tid, job->priority == CompactionPriority::kLow ? 19 : 0);
+      sched_setscheduler(0, job->idle ? SCHED_IDLE : SCHED_OTHER, &none);
+      setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), job->nice);
     }
     job->work(job->arg);
   }
 
   const CompactionPriority priority_;
+  const int nice_;
 };
 
 class LevelDbEngine : public KvEngine {

@@ -48,7 +48,7 @@ struct StoreHead {
 //            busy, so flushes always finish
 //   kIdle    SCHED_IDLE: runs only on an otherwise idle CPU; a CPU kept busy by another
 //            program delays flushes, and writes wait for them once a memtable is full
-//   kNormal  the priority of the process
+//   kNormal  the nice value of the thread that opened the store
 // LevelDB runs one background thread per process: it takes the priority of the store whose
 // work it is doing. Raising a priority again needs CAP_SYS_NICE; without it the thread stays
 // where it was.
