@@ -17,6 +17,7 @@
 
 #include "chaincode/invariants.h"
 #include "chaincode/queries.h"
+#include "cli/replay_state.h"
 #include "consensus/pbft.h"
 
 namespace nanum::audit {
@@ -199,53 +200,6 @@ class Pipeline {
 };
 
 // ---- The replay ----
-
-// The replayed state in memory: a sorted map with no base store and no deletion markers,
-// which is what a long replay reads and writes millions of times. (A hash index beside it,
-// to spare updates and reads the walk down the tree, made the replay slower: most of the
-// tree's cost is placing new keys, which the index cannot spare.)
-class MemState : public StateReader {
- public:
-  Status Get(std::string_view key, std::string* value) const override {
-    auto it = map_.find(key);
-    if (it == map_.end()) return Status::NotFound("state key absent");
-    *value = it->second;
-    return Status::OK();
-  }
-  std::unique_ptr<StateIterator> NewIterator(std::string_view prefix, std::string_view start = {}) const override {
-    return std::make_unique<Iterator>(map_, prefix, std::max(prefix, start));
-  }
-  // Writes are in key order, and often land next to the last one (new contracts, readings
-  // and settlements go at the end of their ranges): each insertion starts from there.
-  void Apply(const WriteSet& writes) {
-    auto hint = map_.begin();
-    for (const auto& [key, value] : writes.entries()) {
-      if (value) {
-        hint = std::next(map_.insert_or_assign(hint, key, *value));
-      } else if (auto it = map_.find(key); it != map_.end()) {
-        hint = map_.erase(it);
-      }
-    }
-  }
-
- private:
-  using Map = std::map<std::string, std::string, std::less<>>;
-  class Iterator : public StateIterator {
-   public:
-    Iterator(const Map& m, std::string_view prefix, std::string_view start)
-        : it_(m.lower_bound(start)), end_(m.end()), prefix_(prefix) {}
-    bool Valid() const override { return it_ != end_ && it_->first.starts_with(prefix_); }
-    void Next() override { ++it_; }
-    std::string_view key() const override { return it_->first; }
-    std::string_view value() const override { return it_->second; }
-    Status status() const override { return Status::OK(); }
-
-   private:
-    Map::const_iterator it_, end_;
-    std::string prefix_;
-  };
-  Map map_;
-};
 
 // Reads both states in key order and names the first key where they differ.
 Status CompareStates(const StateReader& replay, const StateReader& live) {
@@ -505,7 +459,7 @@ class Replay {
   Source* source_;
   const Options& options_;
   Report* report_;
-  MemState state_;
+  ReplayState state_;
   BlockHeader prev_;
   Hash256 prev_hash_{};
   market::InvariantChecker checker_;
