@@ -7,12 +7,12 @@
 #include "cli/audit.h"
 
 #include <algorithm>
-#include <map>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <time.h>
 #include <unordered_map>
 
 #include "chaincode/invariants.h"
@@ -90,6 +90,12 @@ void Fail(Item* it, std::string rule, std::string detail) {
   }
 }
 
+std::uint64_t ThreadCpuNanos() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000U + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
 // Runs `work(i)` for i in [0, n) on `threads` threads.
 template <class F>
 void ParallelFor(std::size_t n, int threads, F work) {
@@ -105,7 +111,9 @@ void ParallelFor(std::size_t n, int threads, F work) {
 }
 
 // Decodes and checks everything a block shows by itself: the parallel half of the audit.
-void CheckWindow(std::vector<Item>* window, const std::string& chain_id, int threads) {
+// Adds the CPU time spent verifying transaction signatures to `verify_ns`.
+void CheckWindow(std::vector<Item>* window, const std::string& chain_id, int threads,
+                 std::atomic<std::uint64_t>* verify_ns) {
   ParallelFor(window->size(), threads, [&](std::size_t i) {
     Item& it = (*window)[i];
     if (!it.rule.empty()) return;
@@ -143,7 +151,9 @@ void CheckWindow(std::vector<Item>* window, const std::string& chain_id, int thr
   }
   ParallelFor(chunks.size(), threads, [&](std::size_t c) {
     const Chunk& ch = chunks[c];
+    const std::uint64_t start = ThreadCpuNanos();
     for (std::size_t k = ch.begin; k < ch.end; ++k) ch.item->tx_ok[k] = ch.item->block.txs[k].Verify(chain_id).ok();
+    *verify_ns += ThreadCpuNanos() - start;
   });
 }
 
@@ -234,6 +244,8 @@ class Replay {
                                              : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
     // The checker: reads and checks windows in order, up to kWindowsAhead ahead of the
     // replay, so that neither waits for the other while there is work.
+    report_->cores = static_cast<int>(std::min(static_cast<unsigned>(threads), std::max(1U, std::thread::hardware_concurrency())));
+    std::atomic<std::uint64_t> verify_ns{0};
     Pipeline pipe;
     std::thread checker([&] {
       std::uint64_t next = 0;
@@ -254,7 +266,7 @@ class Replay {
           w.items.push_back(std::move(it));
           ++next;
         }
-        CheckWindow(&w.items, genesis_.info.chain_id, threads);
+        CheckWindow(&w.items, genesis_.info.chain_id, threads, &verify_ns);
         pipe.FreeSpent();
         const bool stop = !w.read.ok();
         if (!pipe.Push(std::move(w)) || stop) return;
@@ -280,6 +292,7 @@ class Replay {
     }
     pipe.Close();
     checker.join();
+    report_->signature_cpu_ns = verify_ns.load();
     if (result.ok() && !failed) Finish();
     return result;
   }
@@ -337,6 +350,7 @@ class Replay {
       }
     }
     report_->signatures += b.txs.size();
+    report_->tx_signatures += b.txs.size();
     if (!CheckNoReplay(it)) return false;
     if (!CheckCertificate(it)) return false;
 

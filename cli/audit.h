@@ -99,6 +99,13 @@ struct Report {
   std::uint64_t blocks = 0;
   std::uint64_t transactions = 0;
   std::uint64_t signatures = 0;  // transaction and certificate signatures verified
+  // The bound a replay is measured against, taken in the same run: the CPU time the checker
+  // threads spent verifying transactions (decoding their bodies, hashing them, checking
+  // their signatures), and the cores that work could use (the checker threads, at most one
+  // per core).
+  std::uint64_t tx_signatures = 0;
+  std::uint64_t signature_cpu_ns = 0;
+  int cores = 0;
   std::uint64_t head_height = 0;
   Hash256 state_root{};
 };

@@ -103,11 +103,17 @@ int Audit(const AuditArgs& args) {
   if (Status s = audit::Audit(genesis, source.get(), opt, &r); !s.ok()) return Fail("audit of " + from + ": " + s.ToString());
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
   const double rate = secs > 0 ? static_cast<double>(r.transactions) / secs : 0.0;
+  // The bound: transaction signatures per second per core in this very run, times the cores.
+  const double sig_cpu = static_cast<double>(r.signature_cpu_ns) / 1e9;
+  const double per_core = sig_cpu > 0 ? static_cast<double>(r.tx_signatures) / sig_cpu : 0.0;
+  const double bound = per_core * r.cores;
 
   if (args.json) {
     json j = {{"ok", r.ok}, {"source", from}, {"blocks", r.blocks}, {"transactions", r.transactions},
               {"signatures", r.signatures}, {"head_height", r.head_height}, {"seconds", secs},
-              {"transactions_per_second", rate}};
+              {"transactions_per_second", rate}, {"signature_cpu_seconds", sig_cpu},
+              {"signatures_per_second_per_core", per_core}, {"cores", r.cores},
+              {"bound_transactions_per_second", bound}};
     if (r.ok) {
       j["state_root"] = ToHex(r.state_root);
     } else {
@@ -123,6 +129,11 @@ int Audit(const AuditArgs& args) {
               << "  signatures    " << Grouped(r.signatures) << "\n"
               << "  state root    " << ToHex(r.state_root) << "\n";
     std::printf("  time          %.1f s (%.0f transactions/s)\n", secs, rate);
+    if (bound > 0) {
+      std::printf("  bound         %.0f transactions/s: %.0f signatures/s per core in this run, on %d cores;\n"
+                  "                the audit ran at %.0f %% of it\n",
+                  bound, per_core, r.cores, 100 * rate / bound);
+    }
   } else {
     std::cout << "audit of " << from << ": FAILED at height " << r.height << ", rule " << r.rule << "\n  " << r.detail
               << "\n  (" << Grouped(r.blocks) << " blocks and " << Grouped(r.transactions)

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "chaincode/genesis_file.h"
 #include "cli/audit.h"
@@ -132,6 +133,10 @@ TEST_F(AuditTest, UntouchedLedgerPasses) {
     EXPECT_EQ(r.transactions, stats_.transactions);
     EXPECT_EQ(r.head_height, stats_.blocks);
     EXPECT_EQ(r.signatures, stats_.transactions + 3 * stats_.blocks);
+    // The bound is measured in the same run: the time spent on every transaction's signature.
+    EXPECT_EQ(r.tx_signatures, stats_.transactions);
+    EXPECT_GT(r.signature_cpu_ns, 0u);
+    EXPECT_EQ(r.cores, std::min<int>(threads, static_cast<int>(std::max(1U, std::thread::hardware_concurrency()))));
   }
 }
 
