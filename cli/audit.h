@@ -49,12 +49,13 @@ namespace nanum::audit {
 
 // One stored block as a source gives it: the exact bytes, and the results and write set the
 // source stored with it when it keeps them (`stored` then says whether they could be read).
+// The write set stays encoded (WriteSet::Encode): the replay compares its own encoding.
 struct SourceBlock {
   std::string bytes;
   bool keeps_records = false;
   Status stored;
   std::vector<TxResult> results;
-  WriteSet writes;
+  std::string writes;
 };
 
 class Source {

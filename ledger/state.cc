@@ -57,9 +57,9 @@ Status WriteSet::Decode(std::string_view bytes, WriteSet* out) {
   return Status::OK();
 }
 
-Hash256 WriteSetDigest(const WriteSet& writes) {
-  return TaggedHash("nanum/writes", writes.Encode());
-}
+Hash256 WriteSetDigest(const WriteSet& writes) { return EncodedWriteSetDigest(writes.Encode()); }
+
+Hash256 EncodedWriteSetDigest(std::string_view encoding) { return TaggedHash("nanum/writes", encoding); }
 
 Hash256 NextStateRoot(const Hash256& prev_root, std::uint64_t height, const WriteSet& writes) {
   return NextStateRoot(prev_root, height, WriteSetDigest(writes));

@@ -81,6 +81,8 @@ class WriteSet {
 };
 
 Hash256 WriteSetDigest(const WriteSet& writes);
+// The same from the write set's encoding (WriteSet::Encode).
+Hash256 EncodedWriteSetDigest(std::string_view encoding);
 Hash256 NextStateRoot(const Hash256& prev_root, std::uint64_t height, const WriteSet& writes);
 // The same from WriteSetDigest(writes), for a digest computed ahead (the audit's checkers).
 Hash256 NextStateRoot(const Hash256& prev_root, std::uint64_t height, const Hash256& writes_digest);

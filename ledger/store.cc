@@ -475,12 +475,16 @@ Status Store::GetResults(std::uint64_t height, std::vector<TxResult>* out) const
   return s.ok() ? s : Status::Corruption("results of block " + std::to_string(height) + ": " + s.ToString());
 }
 
+Status Store::GetWritesBytes(std::uint64_t height, std::string* out) const {
+  Status s = engine_->Get(HeightKey('w', height), out);
+  if (s.IsNotFound()) return Status::NotFound("no write set at height " + std::to_string(height));
+  return s;
+}
+
 Status Store::GetWrites(std::uint64_t height, WriteSet* out) const {
   std::string raw;
-  Status s = engine_->Get(HeightKey('w', height), &raw);
-  if (s.IsNotFound()) return Status::NotFound("no write set at height " + std::to_string(height));
-  NANUM_RETURN_IF_ERROR(s);
-  s = WriteSet::Decode(raw, out);
+  NANUM_RETURN_IF_ERROR(GetWritesBytes(height, &raw));
+  Status s = WriteSet::Decode(raw, out);
   return s.ok() ? s : Status::Corruption("write set of block " + std::to_string(height) + ": " + s.ToString());
 }
 

@@ -110,6 +110,8 @@ class Store : public StateReader {
   Status GetTxLocation(const Hash256& id, TxLocation* out) const;
   Status GetResults(std::uint64_t height, std::vector<TxResult>* out) const;
   Status GetWrites(std::uint64_t height, WriteSet* out) const;
+  // The write set as stored, not decoded (the audit compares encodings).
+  Status GetWritesBytes(std::uint64_t height, std::string* out) const;
 
   // The live state as of the head.
   Status Get(std::string_view key, std::string* value) const override;
