@@ -697,6 +697,15 @@ class Executor {
       r.height = height_;
       return r;
     };
+    // Each member is loaded once and saved once, after every contract: a member is party
+    // to many of a slot's contracts, and the balances move in the same order either way.
+    std::map<std::string, Member> members;
+    auto member = [&](const std::string& id, Member** out) -> Status {
+      auto [it, fresh] = members.try_emplace(id);
+      if (fresh) NANUM_RETURN_IF_ERROR(Load(*s, MemberKey(id), &it->second));
+      *out = &it->second;
+      return Status::OK();
+    };
     for (auto& c : contracts) {
       const Party& ps = sellers[c.seller];
       const Party& pb = buyers[c.buyer];
@@ -707,26 +716,21 @@ class Executor {
       const std::int64_t escrow = *Cost(q, c.price);
       const std::int64_t pay = *Cost(d, c.price);
 
-      Member buyer, seller;
-      NANUM_RETURN_IF_ERROR(Load(*s, MemberKey(c.buyer), &buyer));
-      buyer.escrow -= escrow;
-      buyer.available += escrow - pay;
-      NANUM_RETURN_IF_ERROR(Save(s, MemberKey(buyer.id), buyer));
-      NANUM_RETURN_IF_ERROR(Load(*s, MemberKey(c.seller), &seller));
-      if (!AddMoney(&seller.available, pay)) return Status::Corruption("settlement overflows a balance");
+      Member* buyer = nullptr;
+      Member* seller = nullptr;
+      NANUM_RETURN_IF_ERROR(member(c.buyer, &buyer));
+      buyer->escrow -= escrow;
+      buyer->available += escrow - pay;
+      NANUM_RETURN_IF_ERROR(member(c.seller, &seller));
+      if (!AddMoney(&seller->available, pay)) return Status::Corruption("settlement overflows a balance");
 
       std::int64_t penalty = 0;
       if (ds < q && ds <= db && p_.shortfall_penalty > 0) {
         const u128 due = static_cast<u128>(q - d) * p_.shortfall_penalty;
-        penalty = static_cast<std::int64_t>(std::min<u128>(due, static_cast<u128>(seller.available)));
-        seller.available -= penalty;
+        penalty = static_cast<std::int64_t>(std::min<u128>(due, static_cast<u128>(seller->available)));
+        seller->available -= penalty;
       }
-      NANUM_RETURN_IF_ERROR(Save(s, MemberKey(seller.id), seller));
-      if (penalty > 0) {
-        NANUM_RETURN_IF_ERROR(Load(*s, MemberKey(c.buyer), &buyer));
-        if (!AddMoney(&buyer.available, penalty)) return Status::Corruption("settlement overflows a balance");
-        NANUM_RETURN_IF_ERROR(Save(s, MemberKey(buyer.id), buyer));
-      }
+      if (penalty > 0 && !AddMoney(&buyer->available, penalty)) return Status::Corruption("settlement overflows a balance");
       c.settled = true;
       c.delivered_wh = d;
       c.paid = pay;
@@ -749,9 +753,10 @@ class Executor {
       rb.refunded += escrow - pay;
       rb.penalty_received += penalty;
     }
-    for (const auto& [member, r] : records) {
-      NANUM_RETURN_IF_ERROR(Save(s, SettlementKey(slot_no, member), r));
-      NANUM_RETURN_IF_ERROR(s->Put(MemberSettlementsPrefix(member) + Be64(slot_no), ""));
+    for (const auto& [id, m] : members) NANUM_RETURN_IF_ERROR(Save(s, MemberKey(id), m));
+    for (const auto& [id, r] : records) {
+      NANUM_RETURN_IF_ERROR(Save(s, SettlementKey(slot_no, id), r));
+      NANUM_RETURN_IF_ERROR(s->Put(MemberSettlementsPrefix(id) + Be64(slot_no), ""));
     }
     return ResetSlot(slot_no, &slot);
   }
