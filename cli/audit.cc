@@ -243,10 +243,10 @@ class Replay {
     report_->head_height = head;
     const int threads = options_.threads > 0 ? options_.threads
                                              : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
-    // The checker: reads and checks windows in order, up to kWindowsAhead ahead of the
-    // replay, so that neither waits for the other while there is work.
     report_->cores = static_cast<int>(std::min(static_cast<unsigned>(threads), std::max(1U, std::thread::hardware_concurrency())));
     std::atomic<std::uint64_t> verify_ns{0};
+    // The checker: reads and checks windows in order, up to kWindowsAhead ahead of the
+    // replay, so that neither waits for the other while there is work.
     Pipeline pipe;
     std::thread checker([&] {
       std::uint64_t next = 0;

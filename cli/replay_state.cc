@@ -352,11 +352,8 @@ void ReplayState::Erase(std::string_view key) {
   bool empty = false;
   if (!EraseNode(root_, key, &empty, &first_)) return;
   --size_;
-  if (empty) {
-    // The last key went: a tree of one inner node and one leaf cannot get here (the inner
-    // node would have been emptied by its leaf), so the root is the lone leaf.
-    assert(root_->leaf);
-  }
+  // Only a leaf root is ever left empty: an inner root has two children or more.
+  assert(!empty || root_->leaf);
   // A root with one child and no separator hands over to that child.
   while (!root_->leaf && root_->n == 0) {
     auto* in = static_cast<Inner*>(root_);

@@ -55,6 +55,7 @@ class ReplayState : public StateReader {
   // kCorruption naming the first problem. For tests; it reads every key.
   Status CheckStructure() const;
 
+  // The tree's parts, defined in replay_state.cc; named here only for its helpers there.
   struct Node;
   struct Leaf;
   struct Inner;
