@@ -241,9 +241,9 @@ class Replay {
     std::uint64_t head = 0;
     NANUM_RETURN_IF_ERROR(source_->Head(&head));
     report_->head_height = head;
-    const int threads = options_.threads > 0 ? options_.threads
-                                             : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
-    report_->cores = static_cast<int>(std::min(static_cast<unsigned>(threads), std::max(1U, std::thread::hardware_concurrency())));
+    const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+    const int threads = options_.threads > 0 ? options_.threads : cores;
+    report_->cores = std::min(threads, cores);
     std::atomic<std::uint64_t> verify_ns{0};
     // The checker: reads and checks windows in order, up to kWindowsAhead ahead of the
     // replay, so that neither waits for the other while there is work.

@@ -108,6 +108,7 @@ int PrefixOrder(const Node& node, std::string_view key) {
   return key.size() < node.plen ? -1 : 0;
 }
 
+// Sets the node's prefix to `p`, or its first kMaxPrefix bytes.
 void SetPrefix(Node* node, std::string_view p) {
   node->plen = static_cast<std::uint8_t>(std::min(p.size(), kMaxPrefix));
   std::memcpy(node->prefix, p.data(), node->plen);
@@ -174,7 +175,7 @@ void ReprefixInner(Inner* in) {
 // Inserts `sep` at position j of `in`, with `right` as the child after it.
 void InsertSeparator(Inner* in, std::size_t j, std::string sep, Node* right) {
   if (in->n == 0) {
-    SetPrefix(in, std::string_view(sep).substr(0, std::min(sep.size(), kMaxPrefix)));
+    SetPrefix(in, sep);
   } else if (PrefixOrder(*in, sep) != 0) {
     ShrinkPrefix(in, in->head, in->n, CommonPrefix(in->Prefix(), sep));
   }
@@ -233,7 +234,7 @@ bool PutLeaf(Leaf* l, std::string_view key, std::string_view value, Split* split
     return false;
   }
   if (l->n == 0) {
-    SetPrefix(l, key.substr(0, std::min(key.size(), kMaxPrefix)));
+    SetPrefix(l, key);
   } else if (PrefixOrder(*l, key) != 0) {
     ShrinkPrefix(l, l->head, l->n, CommonPrefix(l->Prefix(), key));
   }
@@ -278,13 +279,13 @@ bool PutNode(Node* node, std::string_view key, std::string_view value, Split* sp
   auto* r = new Inner();
   r->n = static_cast<std::uint16_t>(in->n - m - 1);
   std::move(in->sep + m + 1, in->sep + in->n, r->sep);
+  std::copy(in->head + m + 1, in->head + in->n, r->head);
   std::copy(in->child + m + 1, in->child + in->n + 1, r->child);
+  SetPrefix(r, in->Prefix());
   split->sep = std::move(in->sep[m]);
   for (std::size_t k = m; k < in->n; ++k) in->sep[k].clear();
   in->n = static_cast<std::uint16_t>(m);
   ReprefixInner(in);
-  r->plen = 0;
-  for (std::size_t k = 0; k < r->n; ++k) r->head[k] = HeadAt(r->sep[k], 0);
   ReprefixInner(r);
   split->right = r;
   return added;
@@ -372,13 +373,19 @@ void ReplayState::Apply(const WriteSet& writes) {
   }
 }
 
-void ReplayState::LowerBound(std::string_view key, const Leaf** leaf, std::size_t* index) const {
-  const Node* node = root_;
+namespace {
+// The leaf whose range holds `key`.
+const Leaf* FindLeaf(const Node* node, std::string_view key) {
   while (!node->leaf) {
     const auto* in = static_cast<const Inner*>(node);
     node = in->child[Route(*in, key)];
   }
-  const auto* l = static_cast<const Leaf*>(node);
+  return static_cast<const Leaf*>(node);
+}
+}  // namespace
+
+void ReplayState::LowerBound(std::string_view key, const Leaf** leaf, std::size_t* index) const {
+  const Leaf* l = FindLeaf(root_, key);
   bool equal = false;
   std::size_t i = LeafLowerBound(*l, key, &equal);
   if (i == l->n) {  // past this leaf: the next one's first (no leaf but an empty root is empty)
@@ -390,12 +397,7 @@ void ReplayState::LowerBound(std::string_view key, const Leaf** leaf, std::size_
 }
 
 Status ReplayState::Get(std::string_view key, std::string* value) const {
-  const Node* node = root_;
-  while (!node->leaf) {
-    const auto* in = static_cast<const Inner*>(node);
-    node = in->child[Route(*in, key)];
-  }
-  const auto& l = *static_cast<const Leaf*>(node);
+  const Leaf& l = *FindLeaf(root_, key);
   bool equal = false;
   const std::size_t i = LeafLowerBound(l, key, &equal);
   if (!equal) return Status::NotFound("state key absent");
