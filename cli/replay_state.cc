@@ -172,13 +172,18 @@ void ReprefixInner(Inner* in) {
   Reprefix(in, in->head, in->n, [in](std::size_t i) { return std::string_view(in->sep[i]); });
 }
 
+// Makes the node's prefix one that `key`, about to come in, shares too.
+void AdmitPrefix(Node* node, std::uint64_t* heads, std::string_view key) {
+  if (node->n == 0) {
+    SetPrefix(node, key);
+  } else if (PrefixOrder(*node, key) != 0) {
+    ShrinkPrefix(node, heads, node->n, CommonPrefix(node->Prefix(), key));
+  }
+}
+
 // Inserts `sep` at position j of `in`, with `right` as the child after it.
 void InsertSeparator(Inner* in, std::size_t j, std::string sep, Node* right) {
-  if (in->n == 0) {
-    SetPrefix(in, sep);
-  } else if (PrefixOrder(*in, sep) != 0) {
-    ShrinkPrefix(in, in->head, in->n, CommonPrefix(in->Prefix(), sep));
-  }
+  AdmitPrefix(in, in->head, sep);
   std::move_backward(in->head + j, in->head + in->n, in->head + in->n + 1);
   std::move_backward(in->sep + j, in->sep + in->n, in->sep + in->n + 1);
   std::move_backward(in->child + j + 1, in->child + in->n + 1, in->child + in->n + 2);
@@ -233,11 +238,7 @@ bool PutLeaf(Leaf* l, std::string_view key, std::string_view value, Split* split
     }
     return false;
   }
-  if (l->n == 0) {
-    SetPrefix(l, key);
-  } else if (PrefixOrder(*l, key) != 0) {
-    ShrinkPrefix(l, l->head, l->n, CommonPrefix(l->Prefix(), key));
-  }
+  AdmitPrefix(l, l->head, key);
   std::move_backward(l->head + i, l->head + l->n, l->head + l->n + 1);
   std::move_backward(l->rec + i, l->rec + l->n, l->rec + l->n + 1);
   l->head[i] = HeadAt(key, l->plen);
