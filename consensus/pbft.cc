@@ -13,6 +13,8 @@ namespace nanum::pbft {
 namespace {
 
 constexpr std::size_t kMaxResendRequests = 256;
+// How many request timeouts a follower keeps sending a request it forwarded.
+constexpr std::uint64_t kFollowerRequestTimeouts = 10;
 constexpr std::size_t kMaxFetchBytes = 8 * 1024 * 1024;
 constexpr std::uint32_t kMaxBackoffShift = 5;
 
@@ -191,6 +193,12 @@ struct Replica::Impl {
   std::map<std::uint64_t, Hash256> order;  // arrival order
   std::map<std::uint64_t, Hash256> idle;   // the requests of `order` not in a logged block
   std::uint64_t next_seq = 1;
+  // Whether the primary is working (TimedOut): when this replica last committed a block, and
+  // whether, in this view, a request that arrived here request_timeout_ms or more after the
+  // oldest pending one (`watched_seq`) has committed before it.
+  std::uint64_t last_commit_ms = 0;
+  std::uint64_t watched_seq = 0;
+  bool passed_over = false;
 
   // Peers and state transfer.
   std::map<PublicKey, std::uint64_t> reported_height;
@@ -273,8 +281,10 @@ struct Replica::Impl {
     return Status::OK();
   }
 
+  // A follower keeps the request too, only to send it again (Resend); it proposes nothing.
   Status Submit(const Transaction& tx) {
     NANUM_RETURN_IF_ERROR(AddToPool(tx));
+    if (!validator) idle.erase(pool.at(tx.id()).seq);
     Broadcast(Request{tx});
     MaybePropose();
     return Status::OK();
@@ -335,12 +345,18 @@ struct Replica::Impl {
       Block block;
       std::vector<std::pair<Hash256, Status>> rejected;
       Status s = app->Build(parent->Hash(), next, time, self(), txs, &block, &rejected);
+      const bool pool_shrank = !rejected.empty();
       for (auto& r : rejected) {
         RemoveFromPool(r.first);
         out.rejected.push_back(std::move(r));
       }
       if (!s.ok()) return;  // the application could not build; try again at the next tick
-      if (block.txs.empty() && !empty_due) continue;  // every request was rejected
+      if (block.txs.empty() && !empty_due) {
+        // Every request was rejected: try the next ones. Requests left out without a reason
+        // (the application breaking its contract) would only be offered again.
+        if (pool_shrank) continue;
+        return;
+      }
       for (const Transaction& tx : block.txs) MarkInFlight(tx.id());
       const Hash256 hash = block.Hash();
       Entry& e = log[next];
@@ -523,10 +539,19 @@ struct Replica::Impl {
 
   void CommitBlock(Block b) {
     const std::uint64_t h = b.header.height;
+    WatchOldest();
+    const std::uint64_t oldest_arrival = order.empty() ? 0 : pool.at(order.begin()->second).arrival_ms;
+    bool late_committed = false;
     for (const Transaction& tx : b.txs) {
+      auto p = pool.find(tx.id());
+      if (p != pool.end() && p->second.arrival_ms >= oldest_arrival + cfg.request_timeout_ms) {
+        late_committed = true;
+      }
       RemoveFromPool(tx.id());
       committed_unapplied_txs.insert(tx.id());
     }
+    if (late_committed && !order.empty() && order.begin()->first == watched_seq) passed_over = true;
+    last_commit_ms = now;
     committed = b.header;
     committed_hash = b.Hash();
     committed_since_advance = true;
@@ -799,6 +824,7 @@ struct Replica::Impl {
     vc_timer_running = false;
     vc_attempt = 0;
     view_entered_ms = now;
+    passed_over = false;  // judge the new primary on its own blocks
     log.clear();
     ClearInFlight();
     for (auto it = latest_vc.begin(); it != latest_vc.end();) {
@@ -966,14 +992,37 @@ struct Replica::Impl {
     }
   }
 
-  bool TimedOut() const {
+  // Starts counting for the oldest pending request if it is not the one counted for.
+  void WatchOldest() {
+    const std::uint64_t oldest = order.empty() ? 0 : order.begin()->first;
+    if (oldest != watched_seq) {
+      watched_seq = oldest;
+      passed_over = false;
+    }
+  }
+
+  // Whether this backup should vote the primary out. Waiting alone is not enough: under a
+  // load above what the validators can commit, requests queue for longer than any timeout
+  // while the primary works as hard as it can, and voting it out would only stop commits for
+  // a view change (it did, every half second, at saturation). So a request or block counts
+  // as waiting too long only
+  // - when nothing has committed for request_timeout_ms while it waited (a primary that is
+  //   down, silent or proposing what cannot commit), or
+  // - for the oldest request, when one that arrived here request_timeout_ms or more after it
+  //   has committed first (a primary passing it over). A correct primary takes requests in
+  //   the order they reach it, and that differs from this replica's order only by network
+  //   delays, far shorter than the timeout.
+  bool TimedOut() {
     const std::uint64_t base = view_entered_ms;
+    const std::uint64_t progress = std::max(base, last_commit_ms);
     if (!order.empty()) {
+      WatchOldest();
       const Pending& p = pool.at(order.begin()->second);
-      if (std::max(p.arrival_ms, base) + cfg.request_timeout_ms <= now) return true;
+      if (std::max(p.arrival_ms, progress) + cfg.request_timeout_ms <= now) return true;
+      if (passed_over) return true;
     }
     for (auto it = log.upper_bound(committed.height); it != log.end(); ++it) {
-      if (it->second.block && std::max(it->second.since_ms, base) + cfg.request_timeout_ms <= now) {
+      if (it->second.block && std::max(it->second.since_ms, progress) + cfg.request_timeout_ms <= now) {
         return true;
       }
     }
@@ -982,9 +1031,25 @@ struct Replica::Impl {
 
   void Resend() {
     if (!validator) {
-      // A follower polls the validators in turn.
+      // A follower polls the validators in turn, and sends the requests it forwarded (or
+      // held when it left the validators) to them again until a block commits them: a lost
+      // message must not lose a request. It gives up on one after kFollowerRequestTimeouts
+      // request timeouts: by then the validators have it, or have refused it.
       Send(epoch.validators[fetch_rr++ % n],
            Fetch{committed.height + 1, static_cast<std::uint32_t>(kMaxBlocksPerFetch)});
+      std::size_t sent = 0;
+      while (!order.empty()) {
+        const Pending& p = pool.at(order.begin()->second);
+        if (p.arrival_ms + kFollowerRequestTimeouts * cfg.request_timeout_ms > now) break;
+        out.rejected.emplace_back(p.tx.id(), Status::TimedOut("not committed within " + std::to_string(kFollowerRequestTimeouts * cfg.request_timeout_ms) + " ms of reaching this follower; submit it again"));
+        RemoveFromPool(p.tx.id());
+      }
+      for (const auto& [seq, id] : order) {
+        const Pending& p = pool.at(id);
+        if (p.arrival_ms + cfg.request_timeout_ms / 2 > now) break;
+        Broadcast(Request{p.tx});
+        if (++sent >= kMaxResendRequests) break;
+      }
       return;
     }
     Broadcast(StatusMsg{hs.view, hs.changing, committed.height});
@@ -1106,6 +1171,7 @@ struct Replica::Impl {
     log.clear();
     view_base = 0;
     view_entered_ms = now;
+    passed_over = false;
     checkpoints.clear();
     stable = std::max(stable, committed.height - committed.height % cfg.checkpoint_interval);
     latest_vc.clear();
@@ -1124,10 +1190,9 @@ struct Replica::Impl {
     }
     fetch_outstanding = false;
     if (was_validator && !validator) {
-      // A follower keeps no requests: hand them to the new validators.
+      // Hand the pending requests to the new validators, and keep them to send again (Resend)
+      // until they commit.
       for (const auto& [seq, id] : order) Broadcast(Request{pool.at(id).tx});
-      pool.clear();
-      order.clear();
       idle.clear();
       own_checkpoint.reset();
     } else {
@@ -1227,15 +1292,7 @@ Replica::Replica(Config config, Application* app, const Block& head, const HardS
 
 Replica::~Replica() = default;
 
-Status Replica::Submit(const Transaction& tx) {
-  if (!impl_->validator) {
-    // A follower forwards a request to the validators and keeps nothing.
-    NANUM_RETURN_IF_ERROR(impl_->app->Admit(tx));
-    impl_->Broadcast(Request{tx});
-    return Status::OK();
-  }
-  return impl_->Submit(tx);
-}
+Status Replica::Submit(const Transaction& tx) { return impl_->Submit(tx); }
 Status Replica::Step(const Message& m) { return impl_->Step(m); }
 void Replica::Tick(std::uint64_t now_ms) { impl_->Tick(now_ms); }
 bool Replica::HasReady() const { return !impl_->out.empty() || impl_->hs_dirty; }

@@ -22,7 +22,9 @@
 // watermark moves up and the log below it is discarded.
 //
 // View change: a backup whose oldest pending request (or uncommitted block) has waited
-// request_timeout_ms in this view sends VIEW-CHANGE(v+1) with its highest committed block and
+// request_timeout_ms in this view with no block committed meanwhile, or whose oldest request
+// sees one that arrived request_timeout_ms after it commit first (a primary passing it over),
+// sends VIEW-CHANGE(v+1) with its highest committed block and
 // certificate and a prepared proof for each height above it. f+1 view changes for higher
 // views make a replica join the smallest. The new primary collects 2f+1, and sends NEW-VIEW
 // with them; everyone derives the same blocks to propose again (SelectReproposals: from the
@@ -42,7 +44,9 @@
 // State transfer: every resend_interval_ms a replica sends STATUS(view, committed height);
 // one that sees a peer ahead (or a stable checkpoint above its own height) sends FETCH and
 // takes the certified blocks, checking each certificate and hash link before committing it.
-// Followers (non-validators) do only this, and forward requests to the validators.
+// Followers (non-validators) do only this, and forward requests to the validators, sending
+// them again until a block commits them (a validator leaving the set does the same with its
+// pending requests).
 //
 // Validator sets: the Application says which validators are in force (CurrentEpoch), from
 // the state of the last applied block, so a governance transaction changes the set and every

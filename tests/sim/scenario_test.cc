@@ -65,6 +65,51 @@ TEST(PbftScenario, PrimaryEquivocation) {
   EXPECT_GT(sim.Height(1), 5u);
 }
 
+TEST(PbftScenario, OverloadKeepsAWorkingPrimary) {
+  // Requests arrive about four times faster than blocks of 10, one at a time, can commit
+  // them: the queue grows for 3 s and requests wait far longer than request_timeout_ms (600)
+  // while every block commits. Nobody votes the primary out for that.
+  Options o = Quiet(4);
+  o.request_interval_ms = 1;
+  o.consensus.max_batch_txs = 2;
+  o.consensus.max_in_flight = 1;
+  Simulation sim(o);
+  std::size_t most_pending = 0;
+  for (std::uint64_t t = 100; t <= 3000; t += 100) {
+    sim.RunUntil(t);
+    most_pending = std::max(most_pending, sim.status(1).pending);
+  }
+  sim.SetLoad(false);
+  ASSERT_TRUE(sim.RunUntilConverged(30000)) << sim.failure().ToString();
+  ASSERT_TRUE(sim.failure().ok()) << sim.failure().ToString();
+  EXPECT_GT(most_pending, 500u) << "the load did not outrun the validators";
+  EXPECT_GT(sim.now(), 3000u + 2 * o.consensus.request_timeout_ms) << "the queue drained too soon to test anything";
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(sim.status(i).view_changes_started, 0u) << "node " << i;
+  }
+  EXPECT_EQ(sim.RequestsUnresolved(), 0u);
+}
+
+TEST(PbftScenario, PrimaryCensorship) {
+  // The primary commits blocks but leaves out a third of the requests: commits go on, so
+  // only the later requests committing before the oldest one show it. (Its blocks take every
+  // idle request it has, so that the censored ones never fill a block's worth on their own
+  // and stop it.)
+  Options o = Quiet(4);
+  o.consensus.max_batch_txs = 1000;
+  Simulation sim(o);
+  sim.SetByzantine(0, Byzantine::kCensor);
+  sim.RunUntil(5000);
+  for (std::size_t i = 1; i < 4; ++i) {
+    EXPECT_GE(sim.status(i).view, 1u) << "voted out while it still committed blocks (node " << i << ")";
+  }
+  sim.SetLoad(false);
+  ASSERT_TRUE(sim.RunUntilConverged(10000)) << sim.failure().ToString();
+  ASSERT_TRUE(sim.failure().ok()) << sim.failure().ToString();
+  for (std::size_t i = 1; i < 4; ++i) EXPECT_EQ(sim.Height(i), sim.Height(1));
+  EXPECT_EQ(sim.RequestsUnresolved(), 0u) << "every censored request committed in a later view";
+}
+
 TEST(PbftScenario, ViewChangeDuringViewChange) {
   // n = 7 tolerates 2 faults: the primaries of views 0 and 1 both crash, so the change to
   // view 1 cannot finish and the replicas go on to view 2.

@@ -27,6 +27,7 @@ const char* ByzantineName(Byzantine b) {
     case Byzantine::kEquivocate: return "equivocating primary";
     case Byzantine::kSilent: return "silent primary";
     case Byzantine::kConflictingVotes: return "conflicting votes";
+    case Byzantine::kCensor: return "censoring primary";
   }
   return "?";
 }
@@ -36,20 +37,6 @@ namespace {
 constexpr std::uint64_t kStartMs = 1'800'000'000'000;  // simulated wall clock at t = 0
 constexpr std::uint64_t kTickMs = 10;
 
-pbft::Config SimConsensusConfig() {
-  pbft::Config c;
-  c.max_batch_txs = 50;
-  c.batch_delay_ms = 80;
-  c.max_in_flight = 3;
-  c.checkpoint_interval = 4;
-  c.watermark_window = 8;
-  c.request_timeout_ms = 600;
-  c.view_change_timeout_ms = 600;
-  c.resend_interval_ms = 100;
-  c.max_clock_drift_ms = 1000;
-  c.max_pending = 10'000;
-  return c;
-}
 
 // Caches signature checks: every replica checks the same votes, and the outcome of a check
 // depends only on its inputs.
@@ -73,6 +60,21 @@ class VerifyCache {
 
 }  // namespace
 
+pbft::Config SimConsensusConfig() {
+  pbft::Config c;
+  c.max_batch_txs = 50;
+  c.batch_delay_ms = 80;
+  c.max_in_flight = 3;
+  c.checkpoint_interval = 4;
+  c.watermark_window = 8;
+  c.request_timeout_ms = 600;
+  c.view_change_timeout_ms = 600;
+  c.resend_interval_ms = 100;
+  c.max_clock_drift_ms = 1000;
+  c.max_pending = 10'000;
+  return c;
+}
+
 Options Options::FromSeed(std::uint64_t seed, std::size_t n) {
   Rng r(seed * 0x100000001b3ULL + n);
   Options o;
@@ -84,11 +86,12 @@ Options Options::FromSeed(std::uint64_t seed, std::size_t n) {
   o.partitions = r.Chance(500);
   o.crashes = r.Chance(500);
   o.max_drift_ms = r.Chance(500) ? r.Between(10, 400) : 0;
-  switch (seed % 4) {
+  switch (seed % 5) {
     case 0: o.byzantine = Byzantine::kNone; break;
     case 1: o.byzantine = Byzantine::kEquivocate; break;
     case 2: o.byzantine = Byzantine::kSilent; break;
-    default: o.byzantine = Byzantine::kConflictingVotes; break;
+    case 3: o.byzantine = Byzantine::kConflictingVotes; break;
+    default: o.byzantine = Byzantine::kCensor; break;
   }
   o.fault_ms = r.Between(1500, 4000);
   o.change_validators_at_ms = r.Chance(300) ? r.Between(100, o.fault_ms) : 0;
@@ -229,6 +232,7 @@ struct Simulation::Impl {
       if (!s.ok()) Fail("node " + std::to_string(i) + " cannot read its hard state: " + s.ToString());
     }
     nd.app = std::make_unique<SimApp>(&nd.disk, validators);
+    nd.app->set_censor(nd.byz == Byzantine::kCensor);
     nd.replica = std::make_unique<pbft::Replica>(ConfigFor(nd), nd.app.get(), nd.disk.back(), hs,
                                                  LocalNow(nd));
     nd.up = true;
@@ -579,19 +583,8 @@ struct Simulation::Impl {
 };
 
 Simulation::Simulation(const Options& o) {
-  Options opt = o;
-  const pbft::Config defaults = SimConsensusConfig();
-  opt.consensus.max_batch_txs = defaults.max_batch_txs;
-  opt.consensus.batch_delay_ms = defaults.batch_delay_ms;
-  opt.consensus.max_in_flight = defaults.max_in_flight;
-  opt.consensus.checkpoint_interval = defaults.checkpoint_interval;
-  opt.consensus.watermark_window = defaults.watermark_window;
-  opt.consensus.request_timeout_ms = defaults.request_timeout_ms;
-  opt.consensus.view_change_timeout_ms = defaults.view_change_timeout_ms;
-  opt.consensus.resend_interval_ms = defaults.resend_interval_ms;
-  opt.consensus.max_clock_drift_ms = defaults.max_clock_drift_ms;
-  opt.consensus.max_pending = defaults.max_pending;
-  impl_ = std::make_unique<Impl>(this, opt);
+  impl_ = std::make_unique<Impl>(this, o);
+  const Options& opt = impl_->opt;
   if (opt.byzantine != Byzantine::kNone) {
     // The first primary is the Byzantine one for a primary fault; any backup otherwise.
     Rng r(opt.seed ^ 0xb42);
@@ -651,7 +644,10 @@ void Simulation::Partition(const std::vector<std::size_t>& group) {
 }
 void Simulation::Heal() { impl_->cut.clear(); }
 
-void Simulation::SetByzantine(std::size_t i, Byzantine b) { impl_->nodes[i].byz = b; }
+void Simulation::SetByzantine(std::size_t i, Byzantine b) {
+  impl_->nodes[i].byz = b;
+  impl_->nodes[i].app->set_censor(b == Byzantine::kCensor);
+}
 
 void Simulation::ChangeValidators(const std::vector<std::size_t>& nodes) {
   impl_->ChangeValidators(nodes);

@@ -47,8 +47,14 @@ class Rng {
   std::uint64_t s_;
 };
 
-enum class Byzantine { kNone, kEquivocate, kSilent, kConflictingVotes };
+// kCensor: a primary that proposes valid blocks but leaves out every request whose nonce is a
+// multiple of 3 (sim_app.h), as one that shuts a household out of the market would.
+enum class Byzantine { kNone, kEquivocate, kSilent, kConflictingVotes, kCensor };
 const char* ByzantineName(Byzantine b);
+
+// The consensus settings of every simulated replica unless a test changes them: small batches
+// and windows, so that runs of a few seconds cross many checkpoints.
+pbft::Config SimConsensusConfig();
 
 struct Options {
   std::uint64_t seed = 1;
@@ -69,7 +75,7 @@ struct Options {
   std::uint64_t request_interval_ms = 20;
   std::uint64_t load_after_ms = 1000;
   std::uint64_t liveness_bound_ms = 30000;
-  pbft::Config consensus;  // keys and validators are filled in by the simulation
+  pbft::Config consensus = SimConsensusConfig();  // the key is filled in by the simulation
 
   // Every fault kind is on in about half of the seeds; the Byzantine kind rotates.
   static Options FromSeed(std::uint64_t seed, std::size_t n);

@@ -26,6 +26,9 @@ inline Hash256 StateAfter(const Hash256& parent_state, const Hash256& tx_root) {
 // A nonce that marks a request the application refuses outright.
 inline bool Refused(const Transaction& tx) { return tx.body().nonce % 97 == 0; }
 
+// The requests a censoring primary leaves out of its blocks (Byzantine::kCensor).
+inline bool Censored(const Transaction& tx) { return tx.body().nonce % 3 == 0; }
+
 // A committed Govern{SetValidators} changes the validator set this many blocks later (more
 // than the simulator's max_in_flight, as the chaincode's delay is more than nanumd's), unless
 // a change is already pending.
@@ -80,6 +83,7 @@ class SimApp : public pbft::Application {
         rejected->emplace_back(tx.id(), Status::InvalidArgument("already committed"));
         continue;
       }
+      if (censor_ && Censored(tx)) continue;  // neither proposed nor rejected: left to wait
       b.txs.push_back(tx);
     }
     b.header.height = height;
@@ -93,6 +97,9 @@ class SimApp : public pbft::Application {
     *out = std::move(b);
     return Status::OK();
   }
+
+  // A censoring primary's application (Byzantine::kCensor).
+  void set_censor(bool on) { censor_ = on; }
 
   Status Check(const Block& b) override {
     const BlockHeader* parent = Find(b.header.prev_hash);
@@ -188,6 +195,7 @@ class SimApp : public pbft::Application {
   std::map<Hash256, Spec> spec_;
   std::set<Hash256> committed_txs_;
   std::map<std::uint64_t, std::vector<PublicKey>> sets_;  // by the first height in force
+  bool censor_ = false;
 };
 
 }  // namespace nanum::sim
