@@ -13,6 +13,10 @@ namespace nanum::pbft {
 namespace {
 
 constexpr std::size_t kMaxResendRequests = 256;
+// A backup's oldest request counts as passed over when one that reached this replica this many
+// request timeouts after it commits first. Not one: arrival times are when the consensus thread
+// admits a request, and under load each node's queue in front of it differs by hundreds of ms.
+constexpr std::uint64_t kPassedOverTimeouts = 10;
 // How many request timeouts a follower keeps sending a request it forwarded.
 constexpr std::uint64_t kFollowerRequestTimeouts = 10;
 constexpr std::size_t kMaxFetchBytes = 8 * 1024 * 1024;
@@ -186,6 +190,7 @@ struct Replica::Impl {
   std::uint32_t vc_attempt = 0;
   bool vc_timer_running = false;
   std::uint64_t view_changes_started = 0;
+  std::string view_change_reason;
   bool restart_view_change = false;  // a restarted primary moves on
 
   // Request pool.
@@ -194,8 +199,8 @@ struct Replica::Impl {
   std::map<std::uint64_t, Hash256> idle;   // the requests of `order` not in a logged block
   std::uint64_t next_seq = 1;
   // Whether the primary is working (TimedOut): when this replica last committed a block, and
-  // whether, in this view, a request that arrived here request_timeout_ms or more after the
-  // oldest pending one (`watched_seq`) has committed before it.
+  // whether, in this view, a request that arrived here kPassedOverTimeouts request timeouts or
+  // more after the oldest pending one (`watched_seq`) has committed before it.
   std::uint64_t last_commit_ms = 0;
   std::uint64_t watched_seq = 0;
   bool passed_over = false;
@@ -544,7 +549,7 @@ struct Replica::Impl {
     bool late_committed = false;
     for (const Transaction& tx : b.txs) {
       auto p = pool.find(tx.id());
-      if (p != pool.end() && p->second.arrival_ms >= oldest_arrival + cfg.request_timeout_ms) {
+      if (p != pool.end() && p->second.arrival_ms >= oldest_arrival + kPassedOverTimeouts * cfg.request_timeout_ms) {
         late_committed = true;
       }
       RemoveFromPool(tx.id());
@@ -672,8 +677,9 @@ struct Replica::Impl {
     return Status::OK();
   }
 
-  void StartViewChange(std::uint64_t v) {
+  void StartViewChange(std::uint64_t v, std::string why) {
     if (!validator || (hs.changing && v <= hs.view)) return;
+    view_change_reason = std::move(why);
     vc_attempt = (hs.changing && v == hs.view + 1) ? vc_attempt + 1 : 0;
     hs.view = v;
     hs.changing = true;
@@ -731,7 +737,7 @@ struct Replica::Impl {
     }
     if (higher.size() >= f + 1) {
       std::sort(higher.begin(), higher.end(), std::greater<>());
-      StartViewChange(higher[f]);
+      StartViewChange(higher[f], std::to_string(f + 1) + " validators moved to a later view");
       return;
     }
     if (!hs.changing) return;
@@ -971,19 +977,19 @@ struct Replica::Impl {
     now = std::max(now, t);
     if (restart_view_change) {
       restart_view_change = false;
-      StartViewChange(hs.view + 1);
+      StartViewChange(hs.view + 1, "restarted as the primary");
     }
     if (validator) {
       if (!hs.changing) {
         if (IsPrimary()) {
           MaybePropose();
-        } else if (!Lagging() && QuorumHeardSteadily() && TimedOut()) {
-          StartViewChange(hs.view + 1);
+        } else if (!Lagging() && QuorumHeardSteadily()) {
+          if (const char* why = TimedOut()) StartViewChange(hs.view + 1, why);
         }
       } else if (vc_timer_running &&
                  now >= vc_started_ms + (cfg.view_change_timeout_ms
                                          << std::min(vc_attempt, kMaxBackoffShift))) {
-        StartViewChange(hs.view + 1);
+        StartViewChange(hs.view + 1, "no new view in time");
       }
     }
     if (now >= last_resend_ms + cfg.resend_interval_ms) {
@@ -1008,25 +1014,27 @@ struct Replica::Impl {
   // as waiting too long only
   // - when nothing has committed for request_timeout_ms while it waited (a primary that is
   //   down, silent or proposing what cannot commit), or
-  // - for the oldest request, when one that arrived here request_timeout_ms or more after it
-  //   has committed first (a primary passing it over). A correct primary takes requests in
-  //   the order they reach it, and that differs from this replica's order only by network
-  //   delays, far shorter than the timeout.
-  bool TimedOut() {
+  // - for the oldest request, when one that arrived here kPassedOverTimeouts request timeouts
+  //   after it has committed first (a primary passing it over). A correct primary takes
+  //   requests in the order they reach it, and that differs from this replica's order only by
+  //   network and queueing delays, far shorter than that.
+  const char* TimedOut() {
     const std::uint64_t base = view_entered_ms;
     const std::uint64_t progress = std::max(base, last_commit_ms);
     if (!order.empty()) {
       WatchOldest();
       const Pending& p = pool.at(order.begin()->second);
-      if (std::max(p.arrival_ms, progress) + cfg.request_timeout_ms <= now) return true;
-      if (passed_over) return true;
+      if (std::max(p.arrival_ms, progress) + cfg.request_timeout_ms <= now) {
+        return "a request waited with no block committed";
+      }
+      if (passed_over) return "a request was passed over";
     }
     for (auto it = log.upper_bound(committed.height); it != log.end(); ++it) {
       if (it->second.block && std::max(it->second.since_ms, progress) + cfg.request_timeout_ms <= now) {
-        return true;
+        return "a proposed block did not commit";
       }
     }
-    return false;
+    return nullptr;
   }
 
   void Resend() {
@@ -1317,6 +1325,7 @@ ReplicaStatus Replica::status() const {
   st.log_entries = s.log.size();
   st.pending = s.pool.size();
   st.view_changes_started = s.view_changes_started;
+  st.view_change_reason = s.view_change_reason;
   st.lagging = s.Lagging();
   return st;
 }

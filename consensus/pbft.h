@@ -23,7 +23,7 @@
 //
 // View change: a backup whose oldest pending request (or uncommitted block) has waited
 // request_timeout_ms in this view with no block committed meanwhile, or whose oldest request
-// sees one that arrived request_timeout_ms after it commit first (a primary passing it over),
+// sees one that arrived ten request timeouts after it commit first (a primary passing it over),
 // sends VIEW-CHANGE(v+1) with its highest committed block and
 // certificate and a prepared proof for each height above it. f+1 view changes for higher
 // views make a replica join the smallest. The new primary collects 2f+1, and sends NEW-VIEW
@@ -189,6 +189,7 @@ struct ReplicaStatus {
   std::size_t log_entries = 0;
   std::size_t pending = 0;
   std::uint64_t view_changes_started = 0;
+  std::string view_change_reason;  // why this replica started its last view change
   bool lagging = false;  // f+1 validators report a higher committed height: catching up
 };
 

@@ -352,9 +352,15 @@ void Node::UpdateSnapshot() {
                                                 {"validator", replica_status_.validator ? "true" : "false"}});
   }
   if (replica_status_.view != before.view || replica_status_.changing != before.changing) {
-    Log(Level::kInfo, replica_status_.changing ? "view change started" : "view changed",
-        {{"view", std::to_string(replica_status_.view)}, {"primary", replica_status_.primary ? "true" : "false"},
-         {"height", std::to_string(replica_status_.committed_height)}});
+    if (replica_status_.changing) {
+      Log(Level::kInfo, "view change started",
+          {{"view", std::to_string(replica_status_.view)}, {"height", std::to_string(replica_status_.committed_height)},
+           {"reason", replica_status_.view_change_reason}});
+    } else {
+      Log(Level::kInfo, "view changed",
+          {{"view", std::to_string(replica_status_.view)}, {"primary", replica_status_.primary ? "true" : "false"},
+           {"height", std::to_string(replica_status_.committed_height)}});
+    }
   }
 }
 
