@@ -1045,13 +1045,15 @@ struct Replica::Impl {
       // request timeouts: by then the validators have it, or have refused it.
       Send(epoch.validators[fetch_rr++ % n],
            Fetch{committed.height + 1, static_cast<std::uint32_t>(kMaxBlocksPerFetch)});
-      std::size_t sent = 0;
+      const std::uint64_t give_up_ms = kFollowerRequestTimeouts * cfg.request_timeout_ms;
       while (!order.empty()) {
-        const Pending& p = pool.at(order.begin()->second);
-        if (p.arrival_ms + kFollowerRequestTimeouts * cfg.request_timeout_ms > now) break;
-        out.rejected.emplace_back(p.tx.id(), Status::TimedOut("not committed within " + std::to_string(kFollowerRequestTimeouts * cfg.request_timeout_ms) + " ms of reaching this follower; submit it again"));
-        RemoveFromPool(p.tx.id());
+        const Hash256 id = order.begin()->second;
+        if (pool.at(id).arrival_ms + give_up_ms > now) break;
+        RemoveFromPool(id);
+        out.rejected.emplace_back(id, Status::TimedOut("not committed within " + std::to_string(give_up_ms) +
+                                                       " ms of reaching this follower; submit it again"));
       }
+      std::size_t sent = 0;
       for (const auto& [seq, id] : order) {
         const Pending& p = pool.at(id);
         if (p.arrival_ms + cfg.request_timeout_ms / 2 > now) break;
