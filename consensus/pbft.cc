@@ -200,9 +200,9 @@ struct Replica::Impl {
   std::uint64_t next_seq = 1;
   // Whether the primary is working (TimedOut): when this replica last committed a block, and
   // whether, in this view, a request that arrived here kPassedOverTimeouts request timeouts or
-  // more after the oldest pending one (`watched_seq`) has committed before it.
+  // more after the oldest pending one has committed before it. A request stays the oldest until
+  // it leaves the pool, so the flag is cleared then.
   std::uint64_t last_commit_ms = 0;
-  std::uint64_t watched_seq = 0;
   bool passed_over = false;
 
   // Peers and state transfer.
@@ -254,6 +254,7 @@ struct Replica::Impl {
   void RemoveFromPool(const Hash256& id) {
     auto it = pool.find(id);
     if (it == pool.end()) return;
+    if (it->second.seq == order.begin()->first) passed_over = false;
     order.erase(it->second.seq);
     idle.erase(it->second.seq);
     pool.erase(it);
@@ -544,7 +545,7 @@ struct Replica::Impl {
 
   void CommitBlock(Block b) {
     const std::uint64_t h = b.header.height;
-    WatchOldest();
+    const std::uint64_t oldest_seq = order.empty() ? 0 : order.begin()->first;
     const std::uint64_t oldest_arrival = order.empty() ? 0 : pool.at(order.begin()->second).arrival_ms;
     bool late_committed = false;
     for (const Transaction& tx : b.txs) {
@@ -555,7 +556,7 @@ struct Replica::Impl {
       RemoveFromPool(tx.id());
       committed_unapplied_txs.insert(tx.id());
     }
-    if (late_committed && !order.empty() && order.begin()->first == watched_seq) passed_over = true;
+    if (late_committed && !order.empty() && order.begin()->first == oldest_seq) passed_over = true;
     last_commit_ms = now;
     committed = b.header;
     committed_hash = b.Hash();
@@ -998,15 +999,6 @@ struct Replica::Impl {
     }
   }
 
-  // Starts counting for the oldest pending request if it is not the one counted for.
-  void WatchOldest() {
-    const std::uint64_t oldest = order.empty() ? 0 : order.begin()->first;
-    if (oldest != watched_seq) {
-      watched_seq = oldest;
-      passed_over = false;
-    }
-  }
-
   // Whether this backup should vote the primary out. Waiting alone is not enough: under a
   // load above what the validators can commit, requests queue for longer than any timeout
   // while the primary works as hard as it can, and voting it out would only stop commits for
@@ -1018,11 +1010,10 @@ struct Replica::Impl {
   //   after it has committed first (a primary passing it over). A correct primary takes
   //   requests in the order they reach it, and that differs from this replica's order only by
   //   network and queueing delays, far shorter than that.
-  const char* TimedOut() {
+  const char* TimedOut() const {
     const std::uint64_t base = view_entered_ms;
     const std::uint64_t progress = std::max(base, last_commit_ms);
     if (!order.empty()) {
-      WatchOldest();
       const Pending& p = pool.at(order.begin()->second);
       if (std::max(p.arrival_ms, progress) + cfg.request_timeout_ms <= now) {
         return "a request waited with no block committed";
