@@ -139,9 +139,9 @@ class OverlayIterator : public StateIterator {
 
 }  // namespace
 
-Status StateOverlay::Get(std::string_view key, std::string* value) const {
-  auto it = writes_.entries().find(key);
-  if (it != writes_.entries().end()) {
+Status WriteSetView::Get(std::string_view key, std::string* value) const {
+  auto it = writes_->entries().find(key);
+  if (it != writes_->entries().end()) {
     if (!it->second) return Status::NotFound("state key deleted");
     *value = *it->second;
     return Status::OK();
@@ -149,9 +149,9 @@ Status StateOverlay::Get(std::string_view key, std::string* value) const {
   return base_->Get(key, value);
 }
 
-std::unique_ptr<StateIterator> StateOverlay::NewIterator(std::string_view prefix,
+std::unique_ptr<StateIterator> WriteSetView::NewIterator(std::string_view prefix,
                                                          std::string_view start) const {
-  return std::make_unique<OverlayIterator>(base_->NewIterator(prefix, start), writes_.entries(),
+  return std::make_unique<OverlayIterator>(base_->NewIterator(prefix, start), writes_->entries(),
                                            prefix, start);
 }
 

@@ -87,14 +87,31 @@ Hash256 NextStateRoot(const Hash256& prev_root, std::uint64_t height, const Writ
 // The same from WriteSetDigest(writes), for a digest computed ahead (the audit's checkers).
 Hash256 NextStateRoot(const Hash256& prev_root, std::uint64_t height, const Hash256& writes_digest);
 
+// A read-only view of a write set over a base reader: reads see the writes first. The base
+// and the write set must outlive the view and not change while it is read. Views stack: the
+// state after several uncommitted blocks is a view of each one's writes over the one below.
+class WriteSetView : public StateReader {
+ public:
+  WriteSetView(const StateReader* base, const WriteSet* writes) : base_(base), writes_(writes) {}
+  Status Get(std::string_view key, std::string* value) const override;
+  std::unique_ptr<StateIterator> NewIterator(std::string_view prefix,
+                                             std::string_view start = {}) const override;
+
+ private:
+  const StateReader* base_;
+  const WriteSet* writes_;
+};
+
 // Writes buffered over a base reader. Reads see the buffered writes first.
 class StateOverlay : public StateReader {
  public:
   explicit StateOverlay(const StateReader* base) : base_(base) {}
 
-  Status Get(std::string_view key, std::string* value) const override;
+  Status Get(std::string_view key, std::string* value) const override { return View().Get(key, value); }
   std::unique_ptr<StateIterator> NewIterator(std::string_view prefix,
-                                             std::string_view start = {}) const override;
+                                             std::string_view start = {}) const override {
+    return View().NewIterator(prefix, start);
+  }
 
   // Errors: kTooLarge for a key over limits::kMaxStateKeyBytes, an empty key, or a value
   // over limits::kMaxStateValueBytes; nothing is written then.
@@ -110,6 +127,8 @@ class StateOverlay : public StateReader {
   void Discard() { writes_.Clear(); }
 
  private:
+  WriteSetView View() const { return WriteSetView(base_, &writes_); }
+
   const StateReader* base_;
   WriteSet writes_;
 };

@@ -380,7 +380,8 @@ Status Store::Append(const Block& block, const std::vector<TxResult>& results,
     return Status::InvalidArgument(where + ": results do not match the header's results_root");
   }
   const Hash256 prev_root = head ? head->state_root : Hash256{};
-  if (NextStateRoot(prev_root, h.height, writes) != h.state_root) {
+  std::string encoded_writes = writes.Encode();
+  if (NextStateRoot(prev_root, h.height, EncodedWriteSetDigest(encoded_writes)) != h.state_root) {
     return Status::InvalidArgument(where + ": writes do not match the header's state_root");
   }
   if (writes.size() > limits::kMaxWritesPerBlock) {
@@ -415,7 +416,7 @@ Status Store::Append(const Block& block, const std::vector<TxResult>& results,
     batch.push_back({HashKey('t', block.txs[i].id()), w.Release()});
   }
   batch.push_back({HeightKey('r', h.height), EncodeResults(results)});
-  batch.push_back({HeightKey('w', h.height), writes.Encode()});
+  batch.push_back({HeightKey('w', h.height), std::move(encoded_writes)});
   for (const auto& [k, v] : writes.entries()) batch.push_back({StateKey(k), v});
   const StoreHead new_head{h.height, hash, h.state_root};
   batch.push_back({kHeadKey, EncodeHead(new_head)});

@@ -7,29 +7,27 @@
 
 namespace nanum::node {
 
-// Signatures remembered between a request's admission and its block's commit.
-constexpr std::size_t kMaxVerified = 262'144;
+// Transactions remembered between a request's admission and its block's commit.
+constexpr std::size_t kMaxKnown = 262'144;
 
 ChainApp::ChainApp(Store* store, std::string chain_id)
     : store_(store), chain_id_(std::move(chain_id)) {}
 
-Status ChainApp::VerifyTx(const Transaction& tx) {
-  auto it = verified_.find(tx.id());
-  if (it != verified_.end() && it->second == tx.signature()) return Status::OK();
+Status ChainApp::CheckNew(const Transaction& tx) {
+  auto it = known_.find(tx.id());
+  if (it != known_.end() && it->second == tx.signature()) return Status::OK();
   NANUM_RETURN_IF_ERROR(tx.Verify(chain_id_));
-  if (verified_.size() >= kMaxVerified) verified_.clear();  // bounded; a miss only costs a check
-  verified_.insert_or_assign(tx.id(), tx.signature());
+  TxLocation loc;
+  if (store_->GetTxLocation(tx.id(), &loc).ok()) {
+    return Status::InvalidArgument("transaction " + ToHex(tx.id()) + " is already committed");
+  }
+  if (known_.size() >= kMaxKnown) known_.clear();  // bounded; a miss only costs the checks again
+  known_.insert_or_assign(tx.id(), tx.signature());
   return Status::OK();
 }
 
-bool ChainApp::Committed(const Hash256& id) const {
-  TxLocation loc;
-  return store_->GetTxLocation(id, &loc).ok();
-}
-
 Status ChainApp::Admit(const Transaction& tx) {
-  NANUM_RETURN_IF_ERROR(VerifyTx(tx));
-  if (Committed(tx.id())) return Status::InvalidArgument("transaction " + ToHex(tx.id()) + " is already committed");
+  NANUM_RETURN_IF_ERROR(CheckNew(tx));
   const std::uint64_t last = market::LastNonce(*store_, tx.body().signer);
   if (tx.body().nonce <= last) {
     return Status::FailedPrecondition("nonce " + std::to_string(tx.body().nonce) +
@@ -48,8 +46,8 @@ std::optional<ChainApp::Parent> ChainApp::FindParent(const Hash256& hash) const 
 }
 
 Status ChainApp::Includable(const Transaction& tx, const IdSet& above, IdSet* seen) {
-  NANUM_RETURN_IF_ERROR(VerifyTx(tx));
-  if (Committed(tx.id()) || above.count(tx.id()) != 0 || !seen->insert(tx.id()).second) {
+  NANUM_RETURN_IF_ERROR(CheckNew(tx));
+  if (above.count(tx.id()) != 0 || !seen->insert(tx.id()).second) {
     return Status::InvalidArgument("transaction " + ToHex(tx.id()) + " is already in the chain");
   }
   return Status::OK();
@@ -70,16 +68,19 @@ Status ChainApp::Execute(const Hash256& parent_hash, const std::vector<Transacti
   const std::optional<Parent> parent = FindParent(parent_hash);
   if (!parent) return Status::FailedPrecondition("parent block unknown");
   if (header->height != parent->height + 1) return Status::InvalidArgument("height does not follow the parent");
-  // The state after the parent: the store, then the writes of the uncommitted ancestors.
+  // The state after the parent: the store, then a view of each uncommitted ancestor's writes
+  // over the one below (read in place, not copied).
   std::vector<const WriteSet*> chain;
   for (auto it = spec_.find(parent_hash); it != spec_.end(); it = spec_.find(it->second.header.prev_hash)) {
     chain.push_back(&it->second.writes);
   }
-  StateOverlay state(store_);
-  for (auto it = chain.rbegin(); it != chain.rend(); ++it) state.Apply(**it);
+  std::vector<WriteSetView> views;
+  views.reserve(chain.size());
+  const StateReader* state = store_;
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) state = &views.emplace_back(state, *it);
   spec->results.clear();
   spec->writes.Clear();
-  NANUM_RETURN_IF_ERROR(market::ExecuteBlock(state, header->height, header->timestamp_ms, txs,
+  NANUM_RETURN_IF_ERROR(market::ExecuteBlock(*state, header->height, header->timestamp_ms, txs,
                                              &spec->results, &spec->writes));
   header->tx_root = TxRoot(txs);
   header->state_root = NextStateRoot(parent->state_root, header->height, spec->writes);
@@ -182,7 +183,7 @@ Status ChainApp::Apply(const Block& block, std::vector<TxResult>* results, const
   } else {
     // Fetched from a peer (state transfer): check and execute it now.
     for (const Transaction& tx : block.txs) {
-      NANUM_RETURN_IF_ERROR(VerifyTx(tx).Prefixed("block " + std::to_string(block.header.height)));
+      NANUM_RETURN_IF_ERROR(CheckNew(tx).Prefixed("block " + std::to_string(block.header.height)));
     }
     BlockHeader h = block.header;
     NANUM_RETURN_IF_ERROR(Execute(block.header.prev_hash, block.txs, &h, &fresh)
@@ -192,8 +193,8 @@ Status ChainApp::Apply(const Block& block, std::vector<TxResult>* results, const
   NANUM_RETURN_IF_ERROR(store_->Append(block, spec->results, spec->writes, meta)
                             .Prefixed("storing block " + std::to_string(block.header.height)));
   *results = spec->results;
-  // Committed: a replay of one is refused as committed (after one more check at most).
-  for (const Transaction& tx : block.txs) verified_.erase(tx.id());
+  // Committed: known_ must not hold them any more (a replay is then refused by the store).
+  for (const Transaction& tx : block.txs) known_.erase(tx.id());
   for (auto s = spec_.begin(); s != spec_.end();) {
     s = s->second.header.height <= block.header.height ? spec_.erase(s) : std::next(s);
   }

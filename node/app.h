@@ -4,8 +4,9 @@
 // but not yet committed), and stores committed blocks, reusing the execution that checked
 // them when it matches.
 //
-// Signatures are checked once per (transaction id, signature): a request admitted here is not
-// verified again when its block is checked or applied (the memory of it ends at the commit).
+// A transaction is checked once per (id, signature): a request admitted here is neither
+// verified nor looked up in the store again when its block is checked or applied (the memory
+// of it ends at the commit).
 //
 // Thread safety: none; nanumd's consensus thread owns it. The store may be read by other
 // threads meanwhile (Store's own rule).
@@ -58,9 +59,6 @@ class ChainApp : public pbft::Application {
   // stored in the same atomic write (Store::Append).
   Status Apply(const Block& block, std::vector<TxResult>* results, const Store::Meta* meta = nullptr);
 
-  // Checks a transaction's envelope for this chain (signature once, then cached).
-  Status VerifyTx(const Transaction& tx);
-
  private:
   struct Spec {
     BlockHeader header;
@@ -78,7 +76,10 @@ class ChainApp : public pbft::Application {
   // The stored head or a block above it; nullopt if unknown.
   std::optional<Parent> FindParent(const Hash256& hash) const;
   IdSet TxsAbove(const Hash256& hash) const;
-  bool Committed(const Hash256& id) const;
+  // Checks the envelope for this chain and that no stored block holds the transaction; then
+  // remembers it in known_ until Apply stores it. So known_ holds only verified transactions
+  // that are in no stored block, and one found there needs neither check again.
+  Status CheckNew(const Transaction& tx);
   // Whether `tx` may go into a block whose uncommitted ancestors hold `above` and which
   // holds `seen` so far (added to): a valid envelope, in no block yet.
   Status Includable(const Transaction& tx, const IdSet& above, IdSet* seen);
@@ -86,7 +87,7 @@ class ChainApp : public pbft::Application {
   Store* store_;
   std::string chain_id_;
   std::map<Hash256, Spec> spec_;  // blocks built or checked, above the stored head
-  std::unordered_map<Hash256, Signature, IdHash> verified_;
+  std::unordered_map<Hash256, Signature, IdHash> known_;
 };
 
 }  // namespace nanum::node

@@ -18,11 +18,14 @@
 // Every mode prints its figures as `key value` lines, and as one JSON object with --json.
 // The consensus settings used are printed too; docs/PERFORMANCE.md records the runs.
 #include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -49,6 +52,31 @@ std::uint64_t NowUs() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                         std::chrono::steady_clock::now().time_since_epoch())
                                         .count());
+}
+
+// CPU time (user + system) a process has used so far, from /proc/<pid>/stat; 0 if unreadable.
+std::uint64_t ProcessCpuUs(pid_t pid) {
+  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (f == nullptr) return 0;
+  char buf[1024];
+  const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = '\0';
+  // Fields after the command name, which is in parentheses and may hold spaces: state is
+  // field 3, utime 14 and stime 15.
+  const char* p = std::strrchr(buf, ')');
+  if (p == nullptr) return 0;
+  unsigned long long utime = 0, stime = 0;
+  if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2) return 0;
+  return (utime + stime) * 1'000'000ULL / static_cast<std::uint64_t>(::sysconf(_SC_CLK_TCK));
+}
+
+// This process's CPU time so far, all threads.
+std::uint64_t SelfCpuUs() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return static_cast<std::uint64_t>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1'000'000ULL +
+         static_cast<std::uint64_t>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
 
@@ -387,9 +415,17 @@ int main(int argc, char** argv) {
     // Blocks committed in the measured window (after the 3 s warm-up), for transactions per
     // block: each block costs every validator the same votes whatever its size.
     std::this_thread::sleep_for(std::chrono::seconds(std::min<std::uint64_t>(3, seconds)));
+    // CPU used in the window: the validators' (from /proc) and the driver's own.
+    auto nodes_cpu_us = [&] {
+      std::uint64_t sum = 0;
+      for (const auto& node : cluster->nodes()) sum += node.pid != 0 ? ProcessCpuUs(node.pid) : 0;
+      return sum;
+    };
     v1::NodeStatus at_warm, at_end;
     cluster->Status(0, &at_warm);
+    const std::uint64_t nodes_cpu0 = nodes_cpu_us(), driver_cpu0 = SelfCpuUs();
     std::this_thread::sleep_for(std::chrono::seconds(seconds - std::min<std::uint64_t>(3, seconds)));
+    const std::uint64_t nodes_cpu = nodes_cpu_us() - nodes_cpu0, driver_cpu = SelfCpuUs() - driver_cpu0;
     cluster->Status(0, &at_end);
     engine.Stop();
     runner.join();
@@ -425,6 +461,12 @@ int main(int argc, char** argv) {
     out["blocks_per_s"] = blocks * 1000 / std::max<std::uint64_t>(window_ms, 1);
     out["txs_per_block"] = blocks == 0 ? 0 : committed / blocks;
     out["offered_tps"] = *saturate ? json("closed loop, " + std::to_string(inflight) + " in flight") : json(rate);
+    // CPU per committed transaction, which wanders less than throughput on a shared machine
+    // (it leaves out time the machine gave to others): all validators together, and the driver.
+    const std::uint64_t in_window = std::max<std::uint64_t>(committed, 1);
+    out["cpu_us_per_tx"] = {{"validators", nodes_cpu / in_window}, {"driver", driver_cpu / in_window}};
+    out["cpu_busy_percent"] = (nodes_cpu + driver_cpu) * 100 /
+                              std::max<std::uint64_t>(window_ms * 1000 * std::thread::hardware_concurrency(), 1);
     out["driver_starved"] = engine.starved();
     out["errors"] = engine.errors();
   } else {
