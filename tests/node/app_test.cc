@@ -30,12 +30,7 @@ class AppTest : public ::testing::Test {
   }
 
   Transaction Transfer(std::uint64_t nonce, std::uint64_t amount) const {
-    TxBody b;
-    b.chain_id = genesis_.info.chain_id;
-    b.signer = a_.public_key();
-    b.nonce = nonce;
-    b.payload = Payload{nanum::Transfer{"op", amount}};
-    return Transaction::Sign(b, a_);
+    return SignedTransfer(genesis_.info.chain_id, a_, nonce, "op", amount);
   }
 
   // Builds a block on `parent` at `height`; fails the test if any transaction is left out.

@@ -46,12 +46,7 @@ class NodeTest : public ::testing::Test {
   }
 
   Transaction Transfer(const PrivateKey& from, std::uint64_t nonce, const std::string& to, std::uint64_t amount) {
-    TxBody b;
-    b.chain_id = genesis_.info.chain_id;
-    b.signer = from.public_key();
-    b.nonce = nonce;
-    b.payload = Payload{nanum::Transfer{to, amount}};
-    return Transaction::Sign(b, from);
+    return SignedTransfer(genesis_.info.chain_id, from, nonce, to, amount);
   }
 
   std::filesystem::path dir_;

@@ -109,12 +109,7 @@ class PeerTest : public ::testing::Test {
   }
 
   Transaction Transfer(std::uint64_t nonce, std::uint64_t amount) {
-    TxBody b;
-    b.chain_id = genesis_.info.chain_id;
-    b.signer = a_.public_key();
-    b.nonce = nonce;
-    b.payload = Payload{nanum::Transfer{"op", amount}};
-    return Transaction::Sign(b, a_);
+    return SignedTransfer(genesis_.info.chain_id, a_, nonce, "op", amount);
   }
 
   std::pair<Status, std::optional<TxOutcome>> SubmitAndWait(Node* n, const Transaction& tx) {
