@@ -374,6 +374,12 @@ void ReplayState::Apply(const WriteSet& writes) {
   }
 }
 
+std::string ReplayState::MiddleKey() const {
+  if (root_->leaf) return {};
+  const auto* in = static_cast<const Inner*>(root_);
+  return in->sep[in->n / 2];
+}
+
 namespace {
 // The leaf whose range holds `key`.
 const Leaf* FindLeaf(const Node* node, std::string_view key) {

@@ -49,6 +49,9 @@ class ReplayState : public StateReader {
   void Apply(const WriteSet& writes);
 
   std::size_t size() const { return size_; }
+  // A key near the middle of the state in key order (the root's middle separator), to split
+  // work by key range; empty while the whole tree is one leaf.
+  std::string MiddleKey() const;
   // Walks the whole tree and checks what the search relies on: keys in strictly increasing
   // order along the leaves, each node's prefix and heads, separators that bound their
   // children, leaves linked in order, no empty leaf but a lone root, and the size. Returns

@@ -202,6 +202,29 @@ TEST_F(AuditTest, EditedLiveStateValueFailsAtTheHead) {
   EXPECT_NE(r.detail.find(ToHex(std::string_view("mem/h-0001"))), std::string::npos) << r.detail;
 }
 
+// The live state is compared in two key ranges at once: a difference at either end is found.
+TEST_F(AuditTest, LiveStateMissingItsFirstKeyOrWithAKeyPastItsLastFails) {
+  std::string first;
+  Tamper([&](leveldb::DB* db) {
+    std::unique_ptr<leveldb::Iterator> it(db->NewIterator(leveldb::ReadOptions()));
+    it->Seek("s");
+    ASSERT_TRUE(it->Valid() && it->key().starts_with("s"));
+    first = it->key().ToString();
+    ASSERT_TRUE(db->Delete(leveldb::WriteOptions(), first).ok());
+  });
+  audit::Report r = Run();
+  ExpectFails(r, stats_.blocks, "live_state");
+  EXPECT_NE(r.detail.find(ToHex(std::string_view(first).substr(1)) + " is missing"), std::string::npos) << r.detail;
+
+  SetUp();  // a fresh copy of the ledger
+  Tamper([&](leveldb::DB* db) { Put(db, "s\xff\xff/extra", "x"); });
+  r = Run();
+  ExpectFails(r, stats_.blocks, "live_state");
+  EXPECT_NE(r.detail.find(ToHex(std::string_view("\xff\xff/extra")) + " is there but the replay never wrote it"),
+            std::string::npos)
+      << r.detail;
+}
+
 TEST_F(AuditTest, EditedStoredWriteSetNamesItsHeight) {
   const std::uint64_t h = Middle();
   Tamper([&](leveldb::DB* db) {
