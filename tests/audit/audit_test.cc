@@ -203,7 +203,7 @@ TEST_F(AuditTest, EditedLiveStateValueFailsAtTheHead) {
 }
 
 // The live state is compared in two key ranges at once: a difference at either end is found.
-TEST_F(AuditTest, LiveStateMissingItsFirstKeyOrWithAKeyPastItsLastFails) {
+TEST_F(AuditTest, LiveStateMissingItsFirstKeyFails) {
   std::string first;
   Tamper([&](leveldb::DB* db) {
     std::unique_ptr<leveldb::Iterator> it(db->NewIterator(leveldb::ReadOptions()));
@@ -212,13 +212,14 @@ TEST_F(AuditTest, LiveStateMissingItsFirstKeyOrWithAKeyPastItsLastFails) {
     first = it->key().ToString();
     ASSERT_TRUE(db->Delete(leveldb::WriteOptions(), first).ok());
   });
-  audit::Report r = Run();
+  const audit::Report r = Run();
   ExpectFails(r, stats_.blocks, "live_state");
   EXPECT_NE(r.detail.find(ToHex(std::string_view(first).substr(1)) + " is missing"), std::string::npos) << r.detail;
+}
 
-  SetUp();  // a fresh copy of the ledger
+TEST_F(AuditTest, LiveStateWithAKeyPastItsLastFails) {
   Tamper([&](leveldb::DB* db) { Put(db, "s\xff\xff/extra", "x"); });
-  r = Run();
+  const audit::Report r = Run();
   ExpectFails(r, stats_.blocks, "live_state");
   EXPECT_NE(r.detail.find(ToHex(std::string_view("\xff\xff/extra")) + " is there but the replay never wrote it"),
             std::string::npos)
