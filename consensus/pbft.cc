@@ -270,7 +270,7 @@ struct Replica::Impl {
 
   Status AddToPool(const Transaction& tx) {
     if (pool.count(tx.id()) != 0 || committed_unapplied_txs.count(tx.id()) != 0) {
-      return Status::InvalidArgument("request " + ToHex(tx.id()) + " is already pending");
+      return Status::AlreadyExists("request " + ToHex(tx.id()) + " is already pending");
     }
     NANUM_RETURN_IF_ERROR(app->Admit(tx));
     if (pool.size() >= cfg.max_pending) {

@@ -208,7 +208,8 @@ class Replica {
   static Status CheckConfig(const Config& c);
   static Status CheckEpoch(const Epoch& e);
 
-  // A client's request. Errors: kInvalidArgument (already pending), kTooLarge (pool full).
+  // A client's request. Errors: kAlreadyExists (already pending), kTooLarge (pool full), or
+  // the application's Admit refusal.
   // Signature and chain checks are the caller's (the node checks envelopes on arrival).
   Status Submit(const Transaction& tx);
   // A message from a peer. Errors say why it was ignored; none changes the replica.

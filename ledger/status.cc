@@ -40,6 +40,7 @@ const char* CodeName(Status::Code code) {
     case Status::Code::kUnsupported: return "unsupported";
     case Status::Code::kUnavailable: return "unavailable";
     case Status::Code::kTimedOut: return "timed out";
+    case Status::Code::kAlreadyExists: return "already exists";
   }
   return "unknown";
 }

@@ -31,6 +31,7 @@ class [[nodiscard]] Status {
     kUnsupported,         // an unknown version or payload type
     kUnavailable,         // a service is starting, stopping or overloaded; try again
     kTimedOut,            // a wait ended before what was waited for happened
+    kAlreadyExists,       // the thing to add is there already (a pending or committed transaction)
   };
 
   Status() = default;  // OK
@@ -52,6 +53,7 @@ class [[nodiscard]] Status {
   static Status Unsupported(std::string_view m) { return Status(Code::kUnsupported, m); }
   static Status Unavailable(std::string_view m) { return Status(Code::kUnavailable, m); }
   static Status TimedOut(std::string_view m) { return Status(Code::kTimedOut, m); }
+  static Status AlreadyExists(std::string_view m) { return Status(Code::kAlreadyExists, m); }
 
   bool ok() const { return rep_ == nullptr; }
   Code code() const { return rep_ ? rep_->code : Code::kOk; }

@@ -508,6 +508,7 @@ grpc::Status ToGrpc(const Status& s) {
     case C::kPermissionDenied: c = grpc::StatusCode::PERMISSION_DENIED; break;
     case C::kUnavailable: c = grpc::StatusCode::UNAVAILABLE; break;
     case C::kTimedOut: c = grpc::StatusCode::DEADLINE_EXCEEDED; break;
+    case C::kAlreadyExists: c = grpc::StatusCode::ALREADY_EXISTS; break;
     case C::kCorruption:
     case C::kIOError: c = grpc::StatusCode::INTERNAL; break;
   }

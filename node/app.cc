@@ -19,7 +19,7 @@ Status ChainApp::CheckNew(const Transaction& tx) {
   NANUM_RETURN_IF_ERROR(tx.Verify(chain_id_));
   TxLocation loc;
   if (store_->GetTxLocation(tx.id(), &loc).ok()) {
-    return Status::InvalidArgument("transaction " + ToHex(tx.id()) + " is already committed");
+    return Status::AlreadyExists("transaction " + ToHex(tx.id()) + " is already committed");
   }
   if (known_.size() >= kMaxKnown) known_.clear();  // bounded; a miss only costs the checks again
   known_.insert_or_assign(tx.id(), tx.signature());

@@ -43,8 +43,8 @@ class ChainApp : public pbft::Application {
   // REQUIRES: `store` holds at least the genesis block and outlives the app.
   ChainApp(Store* store, std::string chain_id);
 
-  // kWrongChain, kBadSignature (Transaction::Verify); kInvalidArgument
-  // "already committed"; kFailedPrecondition when the nonce is not above the signer's last.
+  // kWrongChain, kBadSignature (Transaction::Verify); kAlreadyExists "already committed";
+  // kFailedPrecondition when the nonce is not above the signer's last.
   Status Admit(const Transaction& tx) override;
   Status Build(const Hash256& parent_hash, std::uint64_t height, std::uint64_t time_ms,
                const PublicKey& proposer, const std::vector<Transaction>& txs, Block* out,

@@ -324,7 +324,7 @@ TEST_F(ReplicaTest, RequestsAreBoundedAndDeduplicated) {
   c.max_pending = 2;
   Replica r(c, &app, genesis_, HardState{}, kNow);
   EXPECT_TRUE(r.Submit(Tx(1)).ok());
-  EXPECT_EQ(r.Submit(Tx(1)).code(), Status::Code::kInvalidArgument);  // already pending
+  EXPECT_EQ(r.Submit(Tx(1)).code(), Status::Code::kAlreadyExists);  // already pending
   EXPECT_TRUE(r.Submit(Tx(2)).ok());
   EXPECT_EQ(r.Submit(Tx(3)).code(), Status::Code::kTooLarge);  // pool full: said, not dropped
   EXPECT_EQ(r.Submit(Tx(97)).code(), Status::Code::kInvalidArgument);  // the app refuses it

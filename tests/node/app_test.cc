@@ -67,7 +67,7 @@ TEST_F(AppTest, AnAdmittedTransactionOnceCommittedIsRefusedEverywhere) {
   Commit(Build(Head(), 1, {tx}));
 
   // As a request again.
-  EXPECT_EQ(app_->Admit(tx).code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(app_->Admit(tx).code(), Status::Code::kAlreadyExists);
   // In a block this node builds: left out, and named.
   Block b;
   std::vector<std::pair<Hash256, Status>> rejected;
@@ -80,7 +80,7 @@ TEST_F(AppTest, AnAdmittedTransactionOnceCommittedIsRefusedEverywhere) {
   forged.txs.push_back(tx);
   forged.header.tx_root = TxRoot(forged.txs);
   const Status s = app_->Check(forged);
-  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << s.ToString();
+  EXPECT_EQ(s.code(), Status::Code::kAlreadyExists) << s.ToString();
   EXPECT_NE(s.ToString().find("already committed"), std::string::npos) << s.ToString();
 }
 

@@ -81,7 +81,7 @@ TEST_F(NodeTest, RefusesBadRequestsAtOnce) {
   Transaction good = Transfer(a_, 1, "op", 1);
   ASSERT_TRUE(SubmitAndWait(n.get(), good, true).first.ok());
   // Replayed: already committed.
-  EXPECT_EQ(SubmitAndWait(n.get(), good, false).first.code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(SubmitAndWait(n.get(), good, false).first.code(), Status::Code::kAlreadyExists);
   // Stale nonce.
   EXPECT_EQ(SubmitAndWait(n.get(), Transfer(a_, 1, "op", 2), false).first.code(),
             Status::Code::kFailedPrecondition);

@@ -67,7 +67,7 @@ class SimApp : public pbft::Application {
 
   Status Admit(const Transaction& tx) override {
     if (Refused(tx)) return Status::InvalidArgument("the simulated application refuses it");
-    if (committed_txs_.count(tx.id()) != 0) return Status::InvalidArgument("already committed");
+    if (committed_txs_.count(tx.id()) != 0) return Status::AlreadyExists("already committed");
     return Status::OK();
   }
 
@@ -80,7 +80,7 @@ class SimApp : public pbft::Application {
     Block b;
     for (const Transaction& tx : txs) {
       if (committed_txs_.count(tx.id()) != 0 || above.count(tx.id()) != 0) {
-        rejected->emplace_back(tx.id(), Status::InvalidArgument("already committed"));
+        rejected->emplace_back(tx.id(), Status::AlreadyExists("already committed"));
         continue;
       }
       if (censor_ && Censored(tx)) continue;  // neither proposed nor rejected: left to wait
