@@ -109,7 +109,8 @@ void FillLevel(const market::PriceLevel& l, pb::PriceLevel* out) {
   out->set_orders(l.orders);
 }
 
-class Api final : public pb::Nanum::WithCallbackMethod_Submit<pb::Nanum::Service> {
+class Api final
+    : public pb::Nanum::WithCallbackMethod_SubmitBatch<pb::Nanum::WithCallbackMethod_Submit<pb::Nanum::Service>> {
  public:
   explicit Api(Node* node) : node_(node) {}
 
@@ -167,6 +168,64 @@ class Api final : public pb::Nanum::WithCallbackMethod_Submit<pb::Nanum::Service
                     }
                     reactor->Finish(grpc::Status::OK);
                   });
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* SubmitBatch(grpc::CallbackServerContext* ctx, const pb::SubmitBatchRequest* req,
+                                        pb::SubmitBatchResponse* resp) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    const int n = req->txs_size();
+    if (n == 0 || static_cast<std::size_t>(n) > kMaxSubmitBatch) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                   "a batch holds 1 to " + std::to_string(kMaxSubmitBatch) + " transactions, not " +
+                                       std::to_string(n)));
+      return reactor;
+    }
+    // Each result is filled in place; the reactor finishes when the last one is in. The
+    // node answers on its consensus thread (or at once on this one when it is stopping).
+    struct Batch {
+      grpc::ServerUnaryReactor* reactor;
+      pb::SubmitBatchResponse* resp;
+      std::vector<int> slot;  // index in `resp` of each submitted transaction
+      std::atomic<std::size_t> left;
+    };
+    auto batch = std::make_shared<Batch>();
+    batch->reactor = reactor;
+    batch->resp = resp;
+    std::vector<Transaction> txs;
+    txs.reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      pb::SubmitResult* r = resp->add_results();
+      Transaction tx;
+      Status s = wire::FromEnvelope(req->txs(i), &tx);
+      if (!s.ok()) {
+        const grpc::Status g = ToGrpc(s.Prefixed("transaction " + std::to_string(i)));
+        r->set_code(static_cast<std::uint32_t>(g.error_code()));
+        r->set_error(g.error_message());
+        continue;
+      }
+      r->set_tx_id(Bytes(tx.id()));
+      batch->slot.push_back(i);
+      txs.push_back(std::move(tx));
+    }
+    if (txs.empty()) {
+      reactor->Finish(grpc::Status::OK);
+      return reactor;
+    }
+    batch->left = txs.size();
+    node_->SubmitBatch(std::move(txs), req->wait_for_commit(), req->timeout_ms(),
+                       [batch](std::size_t i, const Status& st, const Hash256&, const std::optional<TxOutcome>& outcome) {
+                         pb::SubmitResult* r = batch->resp->mutable_results(batch->slot[i]);
+                         if (!st.ok()) {
+                           const grpc::Status g = ToGrpc(st);
+                           r->set_code(static_cast<std::uint32_t>(g.error_code()));
+                           r->set_error(g.error_message());
+                         } else if (outcome) {
+                           r->set_committed(true);
+                           FillOutcome(*outcome, r->mutable_outcome());
+                         }
+                         if (--batch->left == 0) batch->reactor->Finish(grpc::Status::OK);
+                       });
     return reactor;
   }
 

@@ -15,8 +15,11 @@
 
 namespace nanum::node {
 
-// Largest request the API accepts (an envelope is at most limits::kMaxEnvelopeBytes).
-inline constexpr int kMaxApiRequestBytes = 256 * 1024;
+// Largest request the API accepts (an envelope is at most limits::kMaxEnvelopeBytes; a
+// SubmitBatch of kMaxSubmitBatch ordinary transactions is about 200 KiB).
+inline constexpr int kMaxApiRequestBytes = 1024 * 1024;
+// Most transactions in one SubmitBatch.
+inline constexpr std::size_t kMaxSubmitBatch = 1000;
 
 std::unique_ptr<nanum::v1::Nanum::Service> NewApiService(Node* node);
 

@@ -99,6 +99,16 @@ void Node::Stop() {
   cv_.notify_all();
   committed_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // Submissions the loop did not take (or all, if it never ran) get their answer too, so
+  // that no client call is left open.
+  std::deque<Item> left;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    left.swap(queue_);
+  }
+  for (Item& it : left) {
+    if (it.tx) it.done(Status::Unavailable("the node is stopping"), it.tx->id(), std::nullopt);
+  }
 }
 
 void Node::Submit(Transaction tx, bool wait, std::uint64_t timeout_ms, SubmitDone done) {
@@ -115,6 +125,28 @@ void Node::Submit(Transaction tx, bool wait, std::uint64_t timeout_ms, SubmitDon
     }
     queue_.push_back(std::move(it));
   }
+  cv_.notify_one();
+}
+
+void Node::SubmitBatch(std::vector<Transaction> txs, bool wait, std::uint64_t timeout_ms, BatchDone done) {
+  auto shared = std::make_shared<BatchDone>(std::move(done));
+  std::vector<Item> items(txs.size());
+  for (std::size_t i = 0; i < txs.size(); ++i) {
+    items[i].tx = std::move(txs[i]);
+    items[i].wait = wait;
+    items[i].timeout_ms = timeout_ms;
+    items[i].done = [shared, i](const Status& s, const Hash256& id, const std::optional<TxOutcome>& o) {
+      (*shared)(i, s, id, o);
+    };
+  }
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!stop_) {
+      for (Item& it : items) queue_.push_back(std::move(it));
+      items.clear();
+    }
+  }
+  for (Item& it : items) it.done(Status::Unavailable("the node is stopping"), it.tx->id(), std::nullopt);
   cv_.notify_one();
 }
 

@@ -91,8 +91,8 @@ class Node {
   static Status Open(NodeOptions options, std::unique_ptr<Node>* out);
   ~Node();  // stops the loop if running
 
-  // Starts and stops the consensus thread. Stop waits for it; pending waiters get
-  // kUnavailable.
+  // Starts and stops the consensus thread. Stop waits for it; pending waiters, and
+  // submissions the thread had not taken yet, get kUnavailable.
   void Start(Transport* transport);
   void Stop();
 
@@ -100,6 +100,11 @@ class Node {
   // refused (wait == false), or committed, rejected or timed out (wait == true).
   using SubmitDone = std::function<void(const Status&, const Hash256& id, const std::optional<TxOutcome>&)>;
   void Submit(Transaction tx, bool wait, std::uint64_t timeout_ms, SubmitDone done);
+  // As Submit for each of `txs`, in order, handed to the consensus thread at once. `done`
+  // runs once per transaction, with its index in `txs`.
+  using BatchDone =
+      std::function<void(std::size_t i, const Status&, const Hash256& id, const std::optional<TxOutcome>&)>;
+  void SubmitBatch(std::vector<Transaction> txs, bool wait, std::uint64_t timeout_ms, BatchDone done);
   // Messages from a peer (already authenticated by the transport). Dropped when the queue
   // holds kMaxQueued items already: peers resend what matters.
   void Deliver(std::string bytes);

@@ -15,6 +15,10 @@
 //       the block hash and state root, and that commits went on while 3 of 4 were up. Exits 1
 //       if any check fails (this mode is also the fault test in CI).
 //
+// With --submit-batch N, transactions go N at a time (each from a different household) in
+// SubmitBatch calls instead of one Submit each: the ledger's capacity when clients batch,
+// rather than the cost of one gRPC call per transaction.
+//
 // Every mode prints its figures as `key value` lines, and as one JSON object with --json.
 // The consensus settings used are printed too; docs/PERFORMANCE.md records the runs.
 #include <signal.h>
@@ -98,8 +102,13 @@ struct Account {
 // Submits and tracks; one thread runs the completion loop.
 class Engine {
  public:
-  Engine(Cluster* cluster, std::vector<Account> accounts)
-      : cluster_(cluster), accounts_(std::move(accounts)), up_(static_cast<std::size_t>(cluster->options().validators), true) {}
+  // `batch` > 1: SubmitBatch calls of up to that many transactions (each from a different
+  // household) instead of one Submit per transaction.
+  Engine(Cluster* cluster, std::vector<Account> accounts, std::size_t batch)
+      : cluster_(cluster),
+        accounts_(std::move(accounts)),
+        batch_(std::max<std::size_t>(batch, 1)),
+        up_(static_cast<std::size_t>(cluster->options().validators), true) {}
 
   // Nodes to submit to; the fault driver marks a killed one down first.
   void SetUp(int node, bool up) {
@@ -115,6 +124,7 @@ class Engine {
     std::uint64_t issued = 0;
     std::size_t rr_account = 0;
     std::uint64_t stop_deadline = 0;
+    std::vector<Item> ready;  // picked for the next call
     for (;;) {
       const std::uint64_t now = NowUs();
       if (stop_.load() && stop_deadline == 0) stop_deadline = now + 15'000'000;
@@ -146,10 +156,17 @@ class Engine {
             records_.push_back(Record{now, 0, false, 0, {}});
             record = records_.size() - 1;
           }
-          Issue(&cq, rr_account, record);
+          ready.push_back({rr_account, record});
+          ++outstanding_;
+          if (ready.size() == batch_) {
+            Issue(&cq, std::move(ready));
+            ready.clear();
+          }
           rr_account = (rr_account + 1) % accounts_.size();
           ++issued;
         }
+        if (!ready.empty()) Issue(&cq, std::move(ready));
+        ready.clear();
       }
       void* tag = nullptr;
       bool ok = false;
@@ -177,13 +194,18 @@ class Engine {
   }
 
  private:
-  struct Call {
-    grpc::ClientContext ctx;
-    v1::SubmitResponse resp;
-    grpc::Status status;
-    std::unique_ptr<grpc::ClientAsyncResponseReader<v1::SubmitResponse>> rpc;
+  struct Item {
     std::size_t account = 0;
     std::size_t record = 0;
+  };
+  struct Call {
+    grpc::ClientContext ctx;
+    grpc::Status status;
+    std::vector<Item> items;
+    v1::SubmitResponse resp;  // one item: Submit
+    std::unique_ptr<grpc::ClientAsyncResponseReader<v1::SubmitResponse>> rpc;
+    v1::SubmitBatchResponse batch_resp;  // more: SubmitBatch
+    std::unique_ptr<grpc::ClientAsyncResponseReader<v1::SubmitBatchResponse>> batch_rpc;
     int node = 0;
     int attempts = 0;
   };
@@ -198,55 +220,78 @@ class Engine {
     return 0;
   }
 
-  void Issue(grpc::CompletionQueue* cq, std::size_t account, std::size_t record, int attempts = 0) {
+  // Sends `items` (outstanding_ already counts them) to the next node that is up: one Submit
+  // for one, one SubmitBatch for more.
+  void Issue(grpc::CompletionQueue* cq, std::vector<Item> items, int attempts = 0) {
     auto* c = new Call;
-    c->account = account;
-    c->record = record;
+    c->items = std::move(items);
     c->attempts = attempts;
     c->node = PickNode();
     c->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(12));
-    const v1::SubmitRequest& req = accounts_[account].txs[accounts_[account].next];
-    c->rpc = cluster_->nodes()[static_cast<std::size_t>(c->node)].client->AsyncSubmit(&c->ctx, req, cq);
-    c->rpc->Finish(&c->resp, &c->status, c);
-    ++outstanding_;
+    auto& client = cluster_->nodes()[static_cast<std::size_t>(c->node)].client;
+    if (c->items.size() == 1) {
+      const Item& it = c->items.front();
+      c->rpc = client->AsyncSubmit(&c->ctx, accounts_[it.account].txs[accounts_[it.account].next], cq);
+      c->rpc->Finish(&c->resp, &c->status, c);
+      return;
+    }
+    v1::SubmitBatchRequest req;
+    req.set_wait_for_commit(true);
+    for (const Item& it : c->items) *req.add_txs() = accounts_[it.account].txs[accounts_[it.account].next].tx();
+    c->batch_rpc = client->AsyncSubmitBatch(&c->ctx, req, cq);
+    c->batch_rpc->Finish(&c->batch_resp, &c->status, c);
   }
 
   void Complete(grpc::CompletionQueue* cq, Call* c) {
-    --outstanding_;
     std::unique_ptr<Call> done(c);
     const std::uint64_t now = NowUs();
-    if (!(c->status.ok() && c->resp.committed()) && c->status.error_code() == grpc::StatusCode::UNAVAILABLE &&
-        c->attempts < 20 && !stop_.load()) {
-      // The node went down (or is stopping): the same transaction to another one.
+    const bool single = c->items.size() == 1;
+    std::vector<Item> again;  // the node went down (or is stopping): to another one
+    for (std::size_t k = 0; k < c->items.size(); ++k) {
+      grpc::StatusCode code = c->status.error_code();
+      const v1::SubmitResult* r = nullptr;
+      if (c->status.ok() && !single) {
+        r = &c->batch_resp.results(static_cast<int>(k));
+        code = static_cast<grpc::StatusCode>(r->code());
+      }
+      const bool committed = code == grpc::StatusCode::OK && (single ? c->resp.committed() : r->committed());
+      if (!committed && code == grpc::StatusCode::UNAVAILABLE && c->attempts < 20 && !stop_.load()) {
+        again.push_back(c->items[k]);
+        continue;
+      }
+      --outstanding_;
       {
         std::lock_guard<std::mutex> l(mu_);
-        errors_["unavailable_resubmitted"]++;
+        Record& rec = records_[c->items[k].record];
+        if (committed) {
+          const v1::TxOutcome& o = single ? c->resp.outcome() : r->outcome();
+          rec.done_us = now;
+          rec.committed = true;
+          rec.result = o.result_code();
+          rec.id = single ? c->resp.tx_id() : r->tx_id();
+          if (rec.result != 0) errors_["result_" + o.result()]++;
+        } else {
+          // Its fate is unknown to this client (timed out, or refused as pending or committed
+          // after a resubmission): not counted as seen committed; the account moves on.
+          errors_[code == grpc::StatusCode::OK ? "not_committed" : "grpc_" + std::to_string(code)]++;
+        }
       }
-      Issue(cq, c->account, c->record, c->attempts + 1);
-      return;
+      Account& a = accounts_[c->items[k].account];
+      a.next++;
+      a.busy = false;
     }
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      Record& r = records_[c->record];
-      if (c->status.ok() && c->resp.committed()) {
-        r.done_us = now;
-        r.committed = true;
-        r.result = c->resp.outcome().result_code();
-        r.id = c->resp.tx_id();
-        if (r.result != 0) errors_["result_" + c->resp.outcome().result()]++;
-      } else {
-        // Its fate is unknown to this client (timed out, or refused as pending or committed
-        // after a resubmission): not counted as seen committed; the account moves on.
-        errors_[c->status.ok() ? "not_committed" : "grpc_" + std::to_string(c->status.error_code())]++;
+    if (!again.empty()) {
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        errors_["unavailable_resubmitted"] += again.size();
       }
+      Issue(cq, std::move(again), c->attempts + 1);
     }
-    Account& a = accounts_[c->account];
-    a.next++;
-    a.busy = false;
   }
 
   Cluster* cluster_;
   std::vector<Account> accounts_;
+  const std::size_t batch_;
   std::mutex mu_;  // records_, errors_, up_ (read by the fault driver)
   std::vector<Record> records_;
   std::map<std::string, std::uint64_t> errors_;
@@ -337,7 +382,7 @@ int main(int argc, char** argv) {
   // blocks a second of 4 transactions, and that overhead queued every request behind it
   // (p50 23 ms, p99 56-136 ms), where 10 ms cuts about 95 of 10 (p50 13 ms, p99 40-52 ms).
   std::uint64_t seconds = 20, rate = 1000, inflight = 3000, rounds = 3, batch_delay_ms = 10, request_timeout_ms = 400,
-                max_in_flight = 4;
+                max_in_flight = 4, submit_batch = 1;
   app.add_option("--dir", o.dir, "community directory (replaced)");
   app.add_option("--nanumd", o.nanumd);
   app.add_option("--nanumctl", o.nanumctl);
@@ -346,6 +391,9 @@ int main(int argc, char** argv) {
   app.add_option("--request-timeout-ms", request_timeout_ms,
                  "consensus.request_timeout_ms of the validators (default 400; saturate: nanumd's 2000)");
   app.add_option("--max-in-flight", max_in_flight, "consensus.max_in_flight of the validators");
+  app.add_option("--submit-batch", submit_batch,
+                 "up to this many transactions per SubmitBatch call (default 1: one Submit each)")
+      ->check(CLI::Range(1, 1000));
   app.add_flag("--json", as_json);
   auto* saturate = app.add_subcommand("saturate", "committed transactions per second at saturation");
   saturate->add_option("--seconds", seconds);
@@ -398,7 +446,8 @@ int main(int argc, char** argv) {
   const std::size_t per_account =
       static_cast<std::size_t>(expected_tps * run_s / static_cast<std::uint64_t>(o.household_count) + 2);
   const std::uint64_t t_sign = NowUs();
-  Engine engine(cluster.get(), SignTransfers(cluster.get(), o.household_count, per_account, st.chain_id()));
+  Engine engine(cluster.get(), SignTransfers(cluster.get(), o.household_count, per_account, st.chain_id()),
+                static_cast<std::size_t>(submit_batch));
   std::cerr << "signed " << per_account * static_cast<std::size_t>(o.household_count) << " transfers in "
             << Ms(NowUs() - t_sign) << " ms\n";
 
@@ -406,6 +455,7 @@ int main(int argc, char** argv) {
               {"validators", n},
               {"households", o.household_count},
               {"cores", std::thread::hardware_concurrency()},
+              {"submit_batch", submit_batch},
               {"consensus", o.consensus_toml}};
   int exit_code = 0;
   const std::uint64_t t0 = NowUs();

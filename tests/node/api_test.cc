@@ -187,6 +187,69 @@ TEST_F(ApiTest, NextNonceCountsRequestsAcceptedButNotYetCommitted) {
   EXPECT_EQ(next(), 4u);
 }
 
+TEST_F(ApiTest, SubmitBatchAnswersEachTransactionOnItsOwn) {
+  pb::SubmitBatchRequest req;
+  req.set_wait_for_commit(true);
+  wire::ToEnvelope(SignedTransfer("test-1", a_, 1, "op", 1), req.add_txs());
+  req.add_txs()->set_body("not a transaction body");
+  pb::Envelope forged;
+  wire::ToEnvelope(SignedTransfer("test-1", a_, 2, "op", 1), &forged);
+  std::string sig = forged.signature();
+  sig[0] = static_cast<char>(sig[0] ^ 1);
+  forged.set_signature(sig);
+  *req.add_txs() = forged;
+  *req.add_txs() = req.txs(0);  // the first one again
+  wire::ToEnvelope(SignedTransfer("test-1", a_, 3, "op", 1), req.add_txs());
+  pb::SubmitBatchResponse resp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(client_->SubmitBatch(&ctx, req, &resp).ok());
+  ASSERT_EQ(resp.results_size(), 5);
+
+  const Transaction first = SignedTransfer("test-1", a_, 1, "op", 1);
+  EXPECT_EQ(resp.results(0).tx_id(), wire::Bytes(first.id()));
+  EXPECT_EQ(resp.results(0).code(), 0u) << resp.results(0).error();
+  EXPECT_TRUE(resp.results(0).committed());
+  EXPECT_EQ(resp.results(0).outcome().result_code(), 0u);
+
+  EXPECT_EQ(resp.results(1).code(), static_cast<std::uint32_t>(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_TRUE(resp.results(1).tx_id().empty());
+  EXPECT_NE(resp.results(1).error().find("transaction 1"), std::string::npos) << resp.results(1).error();
+
+  EXPECT_EQ(resp.results(2).code(), static_cast<std::uint32_t>(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_FALSE(resp.results(2).committed());
+  EXPECT_EQ(resp.results(3).code(), static_cast<std::uint32_t>(grpc::StatusCode::ALREADY_EXISTS)) << resp.results(3).error();
+  EXPECT_FALSE(resp.results(3).committed());
+
+  EXPECT_EQ(resp.results(4).code(), 0u) << resp.results(4).error();
+  EXPECT_TRUE(resp.results(4).committed());
+  // The refused ones changed nothing: a's last nonce is the last accepted transaction's.
+  EXPECT_EQ(market::LastNonce(node_->store(), a_.public_key()), 3u);
+}
+
+TEST_F(ApiTest, SubmitBatchRefusesAnEmptyOrOversizedBatchAsAWhole) {
+  auto call = [&](int n) {
+    pb::SubmitBatchRequest req;
+    const pb::Envelope one = [&] {
+      pb::Envelope e;
+      wire::ToEnvelope(SignedTransfer("test-1", a_, 1, "op", 1), &e);
+      return e;
+    }();
+    for (int i = 0; i < n; ++i) *req.add_txs() = one;
+    pb::SubmitBatchResponse resp;
+    grpc::ClientContext ctx;
+    grpc::Status st = client_->SubmitBatch(&ctx, req, &resp);
+    EXPECT_EQ(resp.results_size(), 0);
+    return st;
+  };
+  grpc::Status empty = call(0);
+  EXPECT_EQ(empty.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  grpc::Status over = call(static_cast<int>(kMaxSubmitBatch) + 1);
+  EXPECT_EQ(over.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(over.error_message().find("1001"), std::string::npos) << over.error_message();
+  // Nothing from the refused calls reached the node.
+  EXPECT_EQ(node_->counters().submits_accepted + node_->counters().submits_refused, 0u);
+}
+
 // TLS and mutual TLS (deploy/make-tls.sh makes the material, as an operator would).
 class TlsTest : public ApiTest {
  protected:

@@ -74,6 +74,29 @@ TEST_F(NodeTest, CommitsASubmittedTransactionAndAnswersWithItsResult) {
   n->Stop();
 }
 
+TEST_F(NodeTest, SubmissionsNotYetTakenAreAnsweredUnavailableAtStop) {
+  std::unique_ptr<Node> n;
+  ASSERT_TRUE(Node::Open(Options(), &n).ok());
+  // Not started: whatever is submitted waits in the queue until Stop.
+  std::vector<Status::Code> codes;
+  n->Submit(Transfer(a_, 1, "op", 1), true, 5000,
+            [&](const Status& s, const Hash256&, const std::optional<TxOutcome>&) { codes.push_back(s.code()); });
+  n->SubmitBatch({Transfer(a_, 2, "op", 1), Transfer(a_, 3, "op", 1)}, false, 0,
+                 [&](std::size_t, const Status& s, const Hash256&, const std::optional<TxOutcome>&) {
+                   codes.push_back(s.code());
+                 });
+  EXPECT_TRUE(codes.empty());
+  n->Stop();
+  EXPECT_EQ(codes, std::vector<Status::Code>(3, Status::Code::kUnavailable));
+  // After Stop, at once.
+  n->SubmitBatch({Transfer(a_, 4, "op", 1)}, false, 0,
+                 [&](std::size_t, const Status& s, const Hash256&, const std::optional<TxOutcome>&) {
+                   codes.push_back(s.code());
+                 });
+  EXPECT_EQ(codes.size(), 4u);
+  EXPECT_EQ(codes.back(), Status::Code::kUnavailable);
+}
+
 TEST_F(NodeTest, RefusesBadRequestsAtOnce) {
   std::unique_ptr<Node> n;
   ASSERT_TRUE(Node::Open(Options(), &n).ok());
