@@ -1,5 +1,7 @@
 #include "ledger/store.h"
 
+#include <cstring>
+
 #include <leveldb/db.h>
 #include <leveldb/env.h>
 #include <leveldb/filter_policy.h>
@@ -277,7 +279,9 @@ Store::Store(std::unique_ptr<KvEngine> engine)
 Store::~Store() = default;
 
 std::unique_ptr<Store> Store::NewInMemory() {
-  return std::unique_ptr<Store>(new Store(std::make_unique<MemEngine>()));
+  auto store = std::unique_ptr<Store>(new Store(std::make_unique<MemEngine>()));
+  store->tx_ids_ = std::make_unique<IdFilter>(std::size_t{1} << 12);
+  return store;
 }
 
 Status Store::OpenLevelDb(const std::string& dir, std::unique_ptr<Store>* out,
@@ -286,6 +290,7 @@ Status Store::OpenLevelDb(const std::string& dir, std::unique_ptr<Store>* out,
   NANUM_RETURN_IF_ERROR(LevelDbEngine::Open(dir, options.compaction_priority, &engine));
   std::unique_ptr<Store> store(new Store(std::move(engine)));
   NANUM_RETURN_IF_ERROR(store->LoadHead().Prefixed("store " + dir));
+  NANUM_RETURN_IF_ERROR(store->LoadTxIds().Prefixed("store " + dir));
   *out = std::move(store);
   return Status::OK();
 }
@@ -297,6 +302,19 @@ Status Store::OpenLevelDbForAudit(const std::string& dir, std::unique_ptr<Store>
   std::unique_ptr<Store> store(new Store(std::move(engine)));
   *head_check = store->LoadHead();
   *out = std::move(store);
+  return Status::OK();
+}
+
+Status Store::LoadTxIds() {
+  auto filter = std::make_unique<IdFilter>();
+  for (auto it = engine_->NewIterator("t", "t"); it->Valid(); it->Next()) {
+    const std::string_view k = it->key();
+    if (k.size() != 1 + 32) return Status::Corruption("transaction index key of " + std::to_string(k.size()) + " bytes");
+    Hash256 id;
+    std::memcpy(id.data(), k.data() + 1, 32);
+    filter->Add(id);
+  }
+  tx_ids_ = std::move(filter);
   return Status::OK();
 }
 
@@ -395,6 +413,7 @@ Status Store::Append(const Block& block, const std::vector<TxResult>& results,
   }
   std::string scratch;
   for (const auto& tx : block.txs) {
+    if (!MayHoldTx(tx.id())) continue;
     Status s = engine_->Get(HashKey('t', tx.id()), &scratch);
     if (s.ok()) return Status::FailedPrecondition(where + ": transaction " + ToHex(tx.id()) + " is already stored");
     if (!s.IsNotFound()) return s;
@@ -421,6 +440,10 @@ Status Store::Append(const Block& block, const std::vector<TxResult>& results,
   const StoreHead new_head{h.height, hash, h.state_root};
   batch.push_back({kHeadKey, EncodeHead(new_head)});
   if (meta != nullptr) batch.push_back({"o" + std::string(meta->name), std::string(meta->value)});
+  // Before the write: should it fail, the filter only holds ids it need not (still correct).
+  if (tx_ids_ != nullptr) {
+    for (const auto& tx : block.txs) tx_ids_->Add(tx.id());
+  }
   NANUM_RETURN_IF_ERROR(engine_->Write(batch).Prefixed(where));
 
   std::unique_lock lock(m_->head_mu);
@@ -457,6 +480,7 @@ Status Store::GetHeightByHash(const Hash256& hash, std::uint64_t* height) const 
 }
 
 Status Store::GetTxLocation(const Hash256& id, TxLocation* out) const {
+  if (!MayHoldTx(id)) return Status::NotFound("no transaction " + ToHex(id));
   std::string raw;
   Status s = engine_->Get(HashKey('t', id), &raw);
   if (s.IsNotFound()) return Status::NotFound("no transaction " + ToHex(id));

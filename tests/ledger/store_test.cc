@@ -115,6 +115,28 @@ TEST_P(StoreTest, SurvivesReopen) {
   EXPECT_EQ(store_->Head()->height, 2u);
 }
 
+// The store keeps its transaction ids in memory (IdFilter), rebuilt at every open: after a
+// reopen, what was stored before is still found, and still refused a second time.
+TEST_P(StoreTest, TransactionsStoredBeforeAReopenAreStillFoundAndRefused) {
+  const Block b1 = AppendTransfers({chain_.MakeTransfer(0, 1, 100, 0), chain_.MakeTransfer(1, 2, 50, 0)});
+  Reopen();
+  for (std::uint32_t i = 0; i < 2; ++i) {
+    TxLocation loc;
+    Status s = store_->GetTxLocation(b1.txs[i].id(), &loc);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(loc.height, 1u);
+    EXPECT_EQ(loc.index, i);
+  }
+  Block again;
+  std::vector<TxResult> r;
+  WriteSet w;
+  chain_.MakeBlock(*store_, *store_->Head(), {b1.txs[1]}, 5000, &again, &r, &w);
+  const Status s = store_->Append(again, r, w);
+  EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition) << s.ToString();
+  EXPECT_NE(s.ToString().find("already stored"), std::string::npos) << s.ToString();
+  EXPECT_EQ(store_->Head()->height, 1u);
+}
+
 TEST_P(StoreTest, MetaRecordsSurviveReopenAndStayOutOfTheLedger) {
   const auto state = testing::DumpState(*store_);
   const auto head = store_->Head();
