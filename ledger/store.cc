@@ -291,6 +291,7 @@ Status Store::OpenLevelDb(const std::string& dir, std::unique_ptr<Store>* out,
   std::unique_ptr<Store> store(new Store(std::move(engine)));
   NANUM_RETURN_IF_ERROR(store->LoadHead().Prefixed("store " + dir));
   NANUM_RETURN_IF_ERROR(store->LoadTxIds().Prefixed("store " + dir));
+  if (options.state_cache_bytes > 0) store->cache_ = std::make_unique<StateCache>(options.state_cache_bytes);
   *out = std::move(store);
   return Status::OK();
 }
@@ -445,6 +446,7 @@ Status Store::Append(const Block& block, const std::vector<TxResult>& results,
     for (const auto& tx : block.txs) tx_ids_->Add(tx.id());
   }
   NANUM_RETURN_IF_ERROR(engine_->Write(batch).Prefixed(where));
+  if (cache_ != nullptr) cache_->Update(writes);
 
   std::unique_lock lock(m_->head_mu);
   m_->head = new_head;
@@ -525,7 +527,20 @@ Status Store::GetMeta(std::string_view name, std::string* value) const {
 }
 
 Status Store::Get(std::string_view key, std::string* value) const {
-  return engine_->Get(StateKey(key), value);
+  if (cache_ == nullptr) return engine_->Get(StateKey(key), value);
+  std::uint64_t generation = 0;
+  if (auto hit = cache_->Lookup(key, &generation)) {
+    if (!*hit) return Status::NotFound("no such key");
+    *value = std::move(**hit);
+    return Status::OK();
+  }
+  Status s = engine_->Get(StateKey(key), value);
+  if (s.ok()) {
+    cache_->Insert(key, *value, generation);
+  } else if (s.IsNotFound()) {
+    cache_->Insert(key, std::nullopt, generation);
+  }
+  return s;
 }
 
 std::unique_ptr<StateIterator> Store::NewIterator(std::string_view prefix,

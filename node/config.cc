@@ -20,7 +20,7 @@ Status LoadConfig(const std::string& path, Config* out) {
   auto fail = [&](const Status& s) { return s.Prefixed(path); };
   if (Status s = CheckKeys(root, "", {"node", "api", "http", "peer", "peers", "log", "consensus"}); !s.ok()) return fail(s);
   if (const toml::table* t = root["node"].as_table()) {
-    if (Status s = CheckKeys(*t, "node", {"data_dir", "key_file", "genesis_file", "compaction_priority"}); !s.ok()) {
+    if (Status s = CheckKeys(*t, "node", {"data_dir", "key_file", "genesis_file", "compaction_priority", "state_cache_mb"}); !s.ok()) {
       return fail(s);
     }
     for (auto [k, p] : {std::pair{"data_dir", &c.data_dir}, {"key_file", &c.key_file}, {"genesis_file", &c.genesis_file}}) {
@@ -35,6 +35,10 @@ Status LoadConfig(const std::string& path, Config* out) {
       return fail(Status::InvalidArgument("node.compaction_priority must be low, idle or normal, not \"" + priority + "\""));
     }
     c.compaction_priority = found->second;
+    if (Status s = GetU64(*t, "state_cache_mb", &c.state_cache_mb); !s.ok()) return fail(s.Prefixed("node"));
+    if (c.state_cache_mb > 4096) {
+      return fail(Status::InvalidArgument("node.state_cache_mb must be at most 4096, not " + std::to_string(c.state_cache_mb)));
+    }
   }
   if (const toml::table* t = root["api"].as_table()) {
     if (Status s = CheckKeys(*t, "api", {"listen", "tls_cert_file", "tls_key_file", "tls_client_ca_file"}); !s.ok()) {

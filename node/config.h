@@ -30,6 +30,7 @@ struct Config {
   std::string key_file;
   std::string genesis_file;
   CompactionPriority compaction_priority = CompactionPriority::kLow;  // "low", "idle", "normal"
+  std::uint64_t state_cache_mb = 32;  // 0 to 4096
   // [api]
   std::string api_listen = "127.0.0.1:7701";
   ApiTls api_tls;  // tls_cert_file, tls_key_file, tls_client_ca_file

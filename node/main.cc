@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   opt.data_dir = cfg.data_dir;
   opt.consensus = cfg.consensus;
   opt.store.compaction_priority = cfg.compaction_priority;
+  opt.store.state_cache_bytes = static_cast<std::size_t>(cfg.state_cache_mb) << 20;
   if (Status s = ReadKeyFile(cfg.key_file, &opt.key); !s.ok()) {
     Log(Level::kError, "cannot read the node key", {{"file", cfg.key_file}, {"error", s.ToString()}});
     return 1;

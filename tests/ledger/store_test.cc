@@ -115,6 +115,18 @@ TEST_P(StoreTest, SurvivesReopen) {
   EXPECT_EQ(store_->Head()->height, 2u);
 }
 
+// A node's store caches the live state it reads (StateCache): a read after an append sees the
+// append's writes, also for keys read (and cached) before it.
+TEST_P(StoreTest, ReadsAfterAnAppendSeeItsWrites) {
+  EXPECT_EQ(testing::BalanceOf(*store_, "m0"), 1'000'000u);
+  EXPECT_EQ(testing::BalanceOf(*store_, "m1"), 1'000'000u);
+  AppendTransfers({chain_.MakeTransfer(0, 1, 100, 0)});
+  EXPECT_EQ(testing::BalanceOf(*store_, "m0"), 1'000'000u - 100);
+  EXPECT_EQ(testing::BalanceOf(*store_, "m1"), 1'000'000u + 100);
+  Reopen();
+  EXPECT_EQ(testing::BalanceOf(*store_, "m0"), 1'000'000u - 100);
+}
+
 // The store keeps its transaction ids in memory (IdFilter), rebuilt at every open: after a
 // reopen, what was stored before is still found, and still refused a second time.
 TEST_P(StoreTest, TransactionsStoredBeforeAReopenAreStillFoundAndRefused) {

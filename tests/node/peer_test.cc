@@ -470,6 +470,24 @@ TEST(ConfigTest, ReadsPeersAndRefusesBadKeys) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(ConfigTest, StateCacheIs32MbUnlessSetAndBounded) {
+  const auto dir = std::filesystem::temp_directory_path() / ("nanum-config-cache-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "n.toml").string();
+  Config c;
+  std::ofstream(path) << "[node]\ndata_dir = \"d\"\n";
+  ASSERT_TRUE(LoadConfig(path, &c).ok());
+  EXPECT_EQ(c.state_cache_mb, 32u);
+  std::ofstream(path) << "[node]\nstate_cache_mb = 0\n";
+  ASSERT_TRUE(LoadConfig(path, &c).ok());
+  EXPECT_EQ(c.state_cache_mb, 0u);
+  std::ofstream(path) << "[node]\nstate_cache_mb = 5000\n";
+  Status s = LoadConfig(path, &c);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.ToString().find("state_cache_mb must be at most 4096"), std::string::npos) << s.ToString();
+  std::filesystem::remove_all(dir);
+}
+
 TEST(ConfigTest, CompactionPriorityIsLowUnlessSet) {
   const auto dir = std::filesystem::temp_directory_path() / ("nanum-config-prio-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
