@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "ledger/encoding.h"
@@ -150,6 +153,18 @@ struct Replica::Impl {
     std::uint64_t seq = 0;
     std::uint64_t arrival_ms = 0;
   };
+  // For tables of transaction ids that are looked up, never iterated (Config::pool_hash_salt).
+  struct IdHash {
+    std::uint64_t salt;
+    std::size_t operator()(const Hash256& id) const {
+      std::uint64_t x;
+      std::memcpy(&x, id.data(), sizeof x);
+      x ^= salt;  // then SplitMix64's finaliser
+      x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+      x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+      return static_cast<std::size_t>(x ^ (x >> 31));
+    }
+  };
 
   Config cfg;
   Application* app;
@@ -164,7 +179,7 @@ struct Replica::Impl {
   Hash256 committed_hash{};
   std::optional<CommitCertificate> committed_cert;
   std::vector<std::pair<std::uint64_t, Hash256>> checkpoints_due;  // after Advance
-  std::set<Hash256> committed_unapplied_txs;
+  std::unordered_set<Hash256, IdHash> committed_unapplied_txs;  // salted in Replica()
   bool committed_since_advance = false;  // the applied state (and with it the epoch) moved
 
   HardState hs;
@@ -193,8 +208,8 @@ struct Replica::Impl {
   std::string view_change_reason;
   bool restart_view_change = false;  // a restarted primary moves on
 
-  // Request pool.
-  std::map<Hash256, Pending> pool;
+  // Request pool. The ids are looked up, never iterated: order and idle give the order.
+  std::unordered_map<Hash256, Pending, IdHash> pool;  // salted in Replica()
   std::map<std::uint64_t, Hash256> order;  // arrival order
   std::map<std::uint64_t, Hash256> idle;   // the requests of `order` not in a logged block
   std::uint64_t next_seq = 1;
@@ -1245,6 +1260,8 @@ Replica::Replica(Config config, Application* app, const Block& head, const HardS
   assert(CheckConfig(config).ok());
   Impl& s = *impl_;
   s.cfg = std::move(config);
+  s.pool = decltype(s.pool)(0, Impl::IdHash{s.cfg.pool_hash_salt});
+  s.committed_unapplied_txs = decltype(s.committed_unapplied_txs)(0, Impl::IdHash{s.cfg.pool_hash_salt});
   s.app = app;
   s.SetEpoch(app->CurrentEpoch());
   assert(CheckEpoch(s.epoch).ok());

@@ -138,6 +138,10 @@ struct Config {
   std::size_t max_pending = 100'000;
   // Signature check; nanum::Verify if empty. A caller may cache results.
   SignatureCheck verify;
+  // Salts the request pool's hash table (look-ups only: nothing iterates it), so that no
+  // client can choose transaction ids that collide there. The node sets a random one; it
+  // changes no result.
+  std::uint64_t pool_hash_salt = 0;
 };
 
 // A block this replica voted for: used never to vote for another at the same view and height.

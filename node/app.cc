@@ -2,10 +2,16 @@
 #include "node/app.h"
 
 #include <algorithm>
+#include <random>
 
 #include "chaincode/queries.h"
 
 namespace nanum::node {
+
+std::uint64_t IdHash::Salt() {
+  std::random_device rd;
+  return (std::uint64_t{rd()} << 32) ^ rd();
+}
 
 // Transactions remembered between a request's admission and its block's commit.
 constexpr std::size_t kMaxKnown = 262'144;

@@ -60,6 +60,7 @@ Status Node::Open(NodeOptions options, std::unique_ptr<Node>* out) {
   n->app_ = std::make_unique<ChainApp>(n->store_.get(), o.genesis.info.chain_id);
   NANUM_RETURN_IF_ERROR(pbft::Replica::CheckEpoch(n->app_->CurrentEpoch()).Prefixed("validator set in the ledger"));
   o.consensus.key = o.key;
+  o.consensus.pool_hash_salt = IdHash::Salt();
   NANUM_RETURN_IF_ERROR(pbft::Replica::CheckConfig(o.consensus).Prefixed("consensus settings"));
 
   pbft::HardState hs;

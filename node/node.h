@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "chaincode/market.h"
@@ -170,8 +171,8 @@ class Node {
   std::vector<PublicKey> validators_;
   NodeCounters counters_;
 
-  std::multimap<Hash256, Waiter> waiters_;  // consensus thread only
-  std::map<Hash256, std::uint64_t> accepted_at_;  // for the latency histogram
+  std::unordered_multimap<Hash256, Waiter, IdHash> waiters_;  // consensus thread only
+  std::unordered_map<Hash256, std::uint64_t, IdHash> accepted_at_;  // for the latency histogram
   std::deque<std::pair<std::uint64_t, std::size_t>> recent_commits_;  // (ms, txs), consensus thread only
   std::thread thread_;
 };
