@@ -247,6 +247,9 @@ class Api final
     out->set_mempool(s.replica.pending);
     out->set_peers_connected(static_cast<std::uint32_t>(s.peers));
     out->set_version(NANUM_VERSION);
+    const NodeCounters c = node_->counters();
+    out->set_signature_checks(c.signature_checks);
+    out->set_signature_check_cpu_us(c.signature_check_cpu_ns / 1000);
     return grpc::Status::OK;
   }
 

@@ -42,6 +42,14 @@ std::string Seconds(std::uint64_t ms) {
   return buf;
 }
 
+// Microseconds as seconds with six decimals.
+std::string SecondsFromUs(std::uint64_t us) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%llu.%06llu", static_cast<unsigned long long>(us / 1'000'000),
+                static_cast<unsigned long long>(us % 1'000'000));
+  return buf;
+}
+
 // Why the node is not ready, or "" if it is.
 std::string NotReady(const NodeStatusInfo& s, const NodeCounters& c, std::uint64_t now) {
   if (c.loop_ms + kStallMs < now) return "the consensus loop has stalled";
@@ -95,6 +103,10 @@ std::string RenderMetrics(const NodeStatusInfo& s, const NodeCounters& c) {
   Metric(&out, "nanum_transactions_committed_total", "counter", "Transactions committed since start.", U(c.txs_committed));
   Metric(&out, "nanum_blocks_committed_total", "counter", "Blocks committed since start.", U(c.blocks_committed));
   Metric(&out, "nanum_view_changes_total", "counter", "View changes this node started.", U(s.replica.view_changes_started));
+  Metric(&out, "nanum_signature_checks_total", "counter", "Transactions' signatures this node verified.", U(c.signature_checks));
+  Metric(&out, "nanum_signature_check_cpu_seconds_total", "counter",
+         "CPU time spent verifying them (estimated from one check in 16).",
+         SecondsFromUs(c.signature_check_cpu_ns / 1000));
   out += "# HELP nanum_submits_total Client submissions, by outcome.\n# TYPE nanum_submits_total counter\n";
   out += "nanum_submits_total{result=\"accepted\"} " + U(c.submits_accepted) + "\n";
   out += "nanum_submits_total{result=\"refused\"} " + U(c.submits_refused) + "\n";

@@ -222,7 +222,10 @@ void Node::Loop() {
     }
     const std::uint64_t now = WallMs();
     {
+      const ChainApp::SignatureStats sig = app_->signature_stats();
       std::lock_guard<std::mutex> l(mu_);
+      counters_.signature_checks = sig.checks;
+      counters_.signature_check_cpu_ns = sig.cpu_ns;
       counters_.loop_ms = now;
       while (!recent_commits_.empty() && recent_commits_.front().first + NodeCounters::kRateWindowMs <= now) {
         counters_.txs_in_window -= recent_commits_.front().second;

@@ -387,6 +387,11 @@ TEST_F(PeerTest, HttpServesHealthReadinessAndMetrics) {
   EXPECT_NE(m.find("\nnanum_transactions_committed_total 1\n"), std::string::npos) << m;
   EXPECT_NE(m.find("nanum_commit_latency_seconds_count 1\n"), std::string::npos) << m;
   EXPECT_NE(m.find("# TYPE nanum_commit_latency_seconds histogram"), std::string::npos);
+  // Its signature was verified once (at admission; not again when its block was built).
+  EXPECT_NE(m.find("\nnanum_signature_checks_total 1\n"), std::string::npos) << m;
+  const auto cpu = m.find("\nnanum_signature_check_cpu_seconds_total 0.");
+  ASSERT_NE(cpu, std::string::npos) << m;
+  EXPECT_NE(m.substr(cpu + 43, 6), "000000") << m;  // a BIP-340 check takes tens of µs
   HttpGet(http->port(), "/nope", &status);
   EXPECT_EQ(status, 404);
   // Stalled loop: /health turns 503.
