@@ -5,12 +5,12 @@
 
 #include <algorithm>
 #include <cassert>
-#include <cstring>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
 #include "ledger/encoding.h"
+#include "ledger/id_hash.h"
 
 namespace nanum::pbft {
 namespace {
@@ -154,17 +154,7 @@ struct Replica::Impl {
     std::uint64_t arrival_ms = 0;
   };
   // For tables of transaction ids that are looked up, never iterated (Config::pool_hash_salt).
-  struct IdHash {
-    std::uint64_t salt;
-    std::size_t operator()(const Hash256& id) const {
-      std::uint64_t x;
-      std::memcpy(&x, id.data(), sizeof x);
-      x ^= salt;  // then SplitMix64's finaliser
-      x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-      x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-      return static_cast<std::size_t>(x ^ (x >> 31));
-    }
-  };
+  using IdHash = SaltedIdHash;
 
   Config cfg;
   Application* app;

@@ -1,28 +1,12 @@
 #include "ledger/id_filter.h"
 
-#include <cstring>
-#include <random>
+#include "ledger/id_hash.h"
 
 namespace nanum {
 namespace {
 
 constexpr int kProbes = 7;            // bits set per id, all in one 512-bit block
 constexpr std::size_t kBitsPerId = 10;  // about 1 % false positives with 7 probes
-
-std::uint64_t Word(const Hash256& id, int i) {
-  std::uint64_t w;
-  std::memcpy(&w, id.data() + 8 * i, 8);
-  return w;
-}
-
-// A 64-bit mix (SplitMix64's finaliser).
-std::uint64_t Mix(std::uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 }  // namespace
 
@@ -38,7 +22,7 @@ struct IdFilter::Part {
 };
 
 IdFilter::IdFilter(std::size_t first_capacity)
-    : salt_((std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}()),
+    : salt_(RandomSalt()),
       first_capacity_(first_capacity == 0 ? 1 : first_capacity) {
   parts_[0] = std::make_unique<Part>(first_capacity_);
   used_.store(1, std::memory_order_release);
@@ -54,7 +38,7 @@ void IdFilter::Add(const Hash256& id) {
     in_last_ = 0;
   }
   Part& p = *parts_[used - 1];
-  const std::uint64_t h1 = Mix(Word(id, 0) ^ salt_), h2 = Mix(Word(id, 1) ^ salt_);
+  const std::uint64_t h1 = MixIdWord(id, 0, salt_), h2 = MixIdWord(id, 1, salt_);
   std::atomic<std::uint64_t>* block = &p.words[h1 % p.blocks * 8];
   for (int i = 0; i < kProbes; ++i) {
     const unsigned bit = static_cast<unsigned>(h2 >> (9 * i)) & 511;
@@ -65,7 +49,7 @@ void IdFilter::Add(const Hash256& id) {
 }
 
 bool IdFilter::MayContain(const Hash256& id) const {
-  const std::uint64_t h1 = Mix(Word(id, 0) ^ salt_), h2 = Mix(Word(id, 1) ^ salt_);
+  const std::uint64_t h1 = MixIdWord(id, 0, salt_), h2 = MixIdWord(id, 1, salt_);
   const std::size_t used = used_.load(std::memory_order_acquire);
   for (std::size_t k = 0; k < used; ++k) {
     const Part& p = *parts_[k];

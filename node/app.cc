@@ -4,7 +4,6 @@
 #include <time.h>
 
 #include <algorithm>
-#include <random>
 
 #include "chaincode/queries.h"
 
@@ -19,11 +18,6 @@ std::uint64_t ThreadCpuNs() {
 }
 
 }  // namespace
-
-std::uint64_t IdHash::Salt() {
-  std::random_device rd;
-  return (std::uint64_t{rd()} << 32) ^ rd();
-}
 
 // Transactions remembered between a request's admission and its block's commit.
 constexpr std::size_t kMaxKnown = 262'144;

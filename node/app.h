@@ -13,7 +13,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstring>
 #include <map>
 #include <optional>
 #include <string>
@@ -23,23 +22,17 @@
 
 #include "chaincode/market.h"
 #include "consensus/pbft.h"
+#include "ledger/id_hash.h"
 #include "ledger/store.h"
 
 namespace nanum::node {
 
-// Transaction ids are hashes, so their first bytes are already a good hash; mixed with a
-// salt drawn once per process, so that no client can choose ids that collide in a table. For
+// The node's tables of transaction ids (ledger/id_hash.h), salted once per process. For
 // look-ups only: nothing iterates these containers in an order that matters.
 struct IdHash {
-  static std::uint64_t Salt();
   std::size_t operator()(const Hash256& id) const {
-    static const std::uint64_t salt = Salt();
-    std::uint64_t x;
-    std::memcpy(&x, id.data(), sizeof x);
-    x ^= salt;  // then SplitMix64's finaliser
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return static_cast<std::size_t>(x ^ (x >> 31));
+    static const std::uint64_t salt = RandomSalt();
+    return static_cast<std::size_t>(MixIdWord(id, 0, salt));
   }
 };
 using IdSet = std::unordered_set<Hash256, IdHash>;

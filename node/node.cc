@@ -60,7 +60,7 @@ Status Node::Open(NodeOptions options, std::unique_ptr<Node>* out) {
   n->app_ = std::make_unique<ChainApp>(n->store_.get(), o.genesis.info.chain_id);
   NANUM_RETURN_IF_ERROR(pbft::Replica::CheckEpoch(n->app_->CurrentEpoch()).Prefixed("validator set in the ledger"));
   o.consensus.key = o.key;
-  o.consensus.pool_hash_salt = IdHash::Salt();
+  o.consensus.pool_hash_salt = RandomSalt();
   NANUM_RETURN_IF_ERROR(pbft::Replica::CheckConfig(o.consensus).Prefixed("consensus settings"));
 
   pbft::HardState hs;
@@ -222,10 +222,7 @@ void Node::Loop() {
     }
     const std::uint64_t now = WallMs();
     {
-      const ChainApp::SignatureStats sig = app_->signature_stats();
       std::lock_guard<std::mutex> l(mu_);
-      counters_.signature_checks = sig.checks;
-      counters_.signature_check_cpu_ns = sig.cpu_ns;
       counters_.loop_ms = now;
       while (!recent_commits_.empty() && recent_commits_.front().first + NodeCounters::kRateWindowMs <= now) {
         counters_.txs_in_window -= recent_commits_.front().second;
@@ -288,6 +285,13 @@ void Node::Loop() {
 }
 
 void Node::HandleReady() {
+  {
+    // Before any client hears of a commit: the checks that led to it are counted.
+    const ChainApp::SignatureStats sig = app_->signature_stats();
+    std::lock_guard<std::mutex> l(mu_);
+    counters_.signature_checks = sig.checks;
+    counters_.signature_check_cpu_ns = sig.cpu_ns;
+  }
   while (replica_->HasReady()) {
     pbft::Ready r = replica_->GetReady();
     // The votes must be on disk before any message leaves. With a block to store as well,

@@ -83,7 +83,7 @@ struct NodeCounters {
   std::uint64_t txs_in_window = 0;
   // Wall time (ms) of the consensus loop's last turn; it turns at least every 10 ms.
   std::uint64_t loop_ms = 0;
-  // ChainApp::signature_stats, as of that turn.
+  // ChainApp::signature_stats, as of the last Ready handled.
   std::uint64_t signature_checks = 0;
   std::uint64_t signature_check_cpu_ns = 0;
 };
