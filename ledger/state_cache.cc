@@ -23,7 +23,9 @@ void StateCache::Insert(std::string_view key, std::optional<std::string> value, 
 void StateCache::Update(const WriteSet& writes) {
   std::lock_guard<std::mutex> l(mu_);
   ++generation_;
-  for (const auto& [k, v] : writes.entries()) PutLocked(k, v);
+  for (const auto& [k, v] : writes.entries()) {
+    if (map_.find(std::string_view(k)) != map_.end()) PutLocked(k, v);
+  }
   EvictLocked();
 }
 

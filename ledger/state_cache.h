@@ -1,4 +1,4 @@
-// StateCache: the store's live-state values most recently read or written, in memory, so that
+// StateCache: the store's live-state values most recently read, in memory, so that
 // execution's reads of the same few thousand keys block after block (members' balances and
 // nonces, the market's records) do not each search LevelDB. An absent key is cached as absent.
 // Bounded by the bytes of its keys and values; the least recently used go first.
@@ -36,7 +36,9 @@ class StateCache {
   std::optional<std::optional<std::string>> Lookup(std::string_view key, std::uint64_t* generation);
   // Caches what a read of `key` found, if nothing was updated since `generation`.
   void Insert(std::string_view key, std::optional<std::string> value, std::uint64_t generation);
-  // An append's writes: the new values replace (or join) what is cached.
+  // An append's writes: the new values replace what is cached. Keys not cached stay out: a
+  // key is cached when it is read (execution reads a balance or nonce before writing it), so
+  // records written once and seldom read (orders, readings) take no memory here.
   void Update(const WriteSet& writes);
 
   std::size_t bytes() const;

@@ -13,8 +13,8 @@
 // A store opened for a node keeps in memory the ids of all its transactions in an IdFilter
 // (built at Open by reading the transaction index once: about 1.25 MB and 0.15 s per million
 // transactions), so that GetTxLocation, and Append's check for transactions stored already,
-// read LevelDB only for ids it may hold; and the live-state values last read or written, in a
-// StateCache (StoreOptions::state_cache_bytes). The audit's store does without either.
+// read LevelDB only for ids it may hold; and the live-state values it last read, kept current
+// as blocks write them, in a StateCache (StoreOptions::state_cache_bytes). The audit's store does without either.
 //
 // Thread safety: one thread appends at a time (Append serialises itself); any number of
 // threads may read meanwhile. A read sees the state as of some fully appended block.
