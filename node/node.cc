@@ -108,25 +108,33 @@ void Node::Stop() {
     left.swap(queue_);
   }
   for (Item& it : left) {
-    if (it.tx) it.done(Status::Unavailable("the node is stopping"), it.tx->id(), std::nullopt);
+    if (it.tx) RefuseStopping(&it);
   }
 }
 
-void Node::Submit(Transaction tx, bool wait, std::uint64_t timeout_ms, SubmitDone done) {
-  Item it;
-  it.tx = std::move(tx);
-  it.wait = wait;
-  it.timeout_ms = timeout_ms;
-  it.done = std::move(done);
+void Node::RefuseStopping(Item* it) {
+  it->done(Status::Unavailable("the node is stopping"), it->tx->id(), std::nullopt);
+}
+
+void Node::Enqueue(std::vector<Item> items) {
   {
     std::lock_guard<std::mutex> l(mu_);
-    if (stop_) {
-      it.done(Status::Unavailable("the node is stopping"), it.tx->id(), std::nullopt);
-      return;
+    if (!stop_) {
+      for (Item& it : items) queue_.push_back(std::move(it));
+      items.clear();
     }
-    queue_.push_back(std::move(it));
   }
+  for (Item& it : items) RefuseStopping(&it);  // outside the lock: `done` may call back in
   cv_.notify_one();
+}
+
+void Node::Submit(Transaction tx, bool wait, std::uint64_t timeout_ms, SubmitDone done) {
+  std::vector<Item> one(1);
+  one[0].tx = std::move(tx);
+  one[0].wait = wait;
+  one[0].timeout_ms = timeout_ms;
+  one[0].done = std::move(done);
+  Enqueue(std::move(one));
 }
 
 void Node::SubmitBatch(std::vector<Transaction> txs, bool wait, std::uint64_t timeout_ms, BatchDone done) {
@@ -140,15 +148,7 @@ void Node::SubmitBatch(std::vector<Transaction> txs, bool wait, std::uint64_t ti
       (*shared)(i, s, id, o);
     };
   }
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    if (!stop_) {
-      for (Item& it : items) queue_.push_back(std::move(it));
-      items.clear();
-    }
-  }
-  for (Item& it : items) it.done(Status::Unavailable("the node is stopping"), it.tx->id(), std::nullopt);
-  cv_.notify_one();
+  Enqueue(std::move(items));
 }
 
 void Node::Deliver(std::string bytes) {

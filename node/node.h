@@ -153,6 +153,9 @@ class Node {
     SubmitDone done;
     std::string message;
   };
+  // Queues client submissions for the loop, or answers them kUnavailable once stopping.
+  void Enqueue(std::vector<Item> items);
+  static void RefuseStopping(Item* it);
 
   NodeOptions options_;
   Hash256 genesis_hash_{};
