@@ -192,25 +192,25 @@ class Executor {
 
   // ---- Transactions ----
 
+  // A transaction runs in the block's overlay; if it fails, its writes are undone.
   Result ExecuteTx(const Transaction& tx, std::uint32_t index, std::vector<Contract>* made, Status* error) {
-    StateOverlay s(&block_);
+    const std::size_t sp = block_.Savepoint();
     made->clear();
-    Outcome o = Dispatch(&s, tx, index, made);
+    Outcome o = Dispatch(&block_, tx, index, made);
+    if (o.error.ok() && o.result == Result::kOk) {
+      // The nonce moves only when the transaction succeeds.
+      o.error = block_.Put(NonceKey(tx.body().signer), Be64(tx.body().nonce));
+    }
     if (!o.error.ok()) {
-      *error = o.error;
+      *error = o.error;  // the block fails as a whole
+      block_.Release(sp);
       return Result::kOk;
     }
-    if (o.result == Result::kOk) {
-      // The nonce moves only when the transaction succeeds.
-      Status st = s.Put(NonceKey(tx.body().signer), Be64(tx.body().nonce));
-      if (!st.ok()) {
-        *error = st;
-        return Result::kOk;
-      }
-      block_.Apply(s.TakeWrites());
-    } else {
+    if (o.result != Result::kOk) {
+      block_.RollbackTo(sp);
       made->clear();
     }
+    block_.Release(sp);
     return o.result;
   }
 

@@ -1,5 +1,8 @@
 #include "ledger/state.h"
 
+#include <algorithm>
+#include <functional>
+
 #include "ledger/encoding.h"
 #include "ledger/limits.h"
 
@@ -75,16 +78,14 @@ Hash256 NextStateRoot(const Hash256& prev_root, std::uint64_t height, const Hash
 
 namespace {
 
-// Merges a base iterator with the overlay's buffered writes in key order; a buffered write
-// hides the base entry with the same key, and a buffered deletion hides it altogether.
+// Merges a base iterator with buffered writes in key order; a buffered write hides the base
+// entry with the same key, and a buffered deletion hides it altogether. `Writes` walks the
+// buffered writes from the first key >= the start: Valid, key, present, value, Next.
+template <class Writes>
 class OverlayIterator : public StateIterator {
  public:
-  OverlayIterator(std::unique_ptr<StateIterator> base, const WriteSet::Map& writes,
-                  std::string_view prefix, std::string_view start)
-      : base_(std::move(base)), prefix_(prefix) {
-    std::string_view from = start > prefix ? start : prefix;
-    it_ = writes.lower_bound(from);
-    end_ = writes.end();
+  OverlayIterator(std::unique_ptr<StateIterator> base, Writes writes, std::string_view prefix)
+      : base_(std::move(base)), w_(std::move(writes)), prefix_(prefix) {
     Settle();
   }
 
@@ -93,25 +94,19 @@ class OverlayIterator : public StateIterator {
     if (on_ == Source::kBase) {
       base_->Next();
     } else {
-      if (base_->Valid() && base_->key() == it_->first) base_->Next();
-      ++it_;
+      if (base_->Valid() && base_->key() == w_.key()) base_->Next();
+      w_.Next();
     }
     Settle();
   }
-  std::string_view key() const override {
-    return on_ == Source::kBase ? base_->key() : std::string_view(it_->first);
-  }
-  std::string_view value() const override {
-    return on_ == Source::kBase ? base_->value() : std::string_view(*it_->second);
-  }
+  std::string_view key() const override { return on_ == Source::kBase ? base_->key() : w_.key(); }
+  std::string_view value() const override { return on_ == Source::kBase ? base_->value() : w_.value(); }
   Status status() const override { return base_->status(); }
 
  private:
   enum class Source { kNone, kBase, kWrites };
 
-  bool WritesValid() const {
-    return it_ != end_ && std::string_view(it_->first).substr(0, prefix_.size()) == prefix_;
-  }
+  bool WritesValid() const { return w_.Valid() && w_.key().substr(0, prefix_.size()) == prefix_; }
 
   // Positions on the smallest visible key of the two sources.
   void Settle() {
@@ -119,11 +114,11 @@ class OverlayIterator : public StateIterator {
       const bool w = WritesValid();
       const bool b = base_->Valid();
       if (!w && !b) { on_ = Source::kNone; return; }
-      if (w && (!b || std::string_view(it_->first) <= base_->key())) {
-        if (it_->second.has_value()) { on_ = Source::kWrites; return; }
+      if (w && (!b || w_.key() <= base_->key())) {
+        if (w_.present()) { on_ = Source::kWrites; return; }
         // A deletion: skip it, and the base entry it hides.
-        if (b && base_->key() == it_->first) base_->Next();
-        ++it_;
+        if (b && base_->key() == w_.key()) base_->Next();
+        w_.Next();
         continue;
       }
       on_ = Source::kBase;
@@ -132,10 +127,26 @@ class OverlayIterator : public StateIterator {
   }
 
   std::unique_ptr<StateIterator> base_;
+  Writes w_;
   std::string prefix_;
-  WriteSet::Map::const_iterator it_, end_;
   Source on_ = Source::kNone;
 };
+
+// A WriteSet's entries from a start key.
+class MapWrites {
+ public:
+  MapWrites(const WriteSet::Map& m, std::string_view from) : it_(m.lower_bound(from)), end_(m.end()) {}
+  bool Valid() const { return it_ != end_; }
+  std::string_view key() const { return it_->first; }
+  bool present() const { return it_->second.has_value(); }
+  std::string_view value() const { return *it_->second; }
+  void Next() { ++it_; }
+
+ private:
+  WriteSet::Map::const_iterator it_, end_;
+};
+
+std::string_view From(std::string_view prefix, std::string_view start) { return start > prefix ? start : prefix; }
 
 }  // namespace
 
@@ -151,8 +162,113 @@ Status WriteSetView::Get(std::string_view key, std::string* value) const {
 
 std::unique_ptr<StateIterator> WriteSetView::NewIterator(std::string_view prefix,
                                                          std::string_view start) const {
-  return std::make_unique<OverlayIterator>(base_->NewIterator(prefix, start), writes_->entries(),
-                                           prefix, start);
+  return std::make_unique<OverlayIterator<MapWrites>>(base_->NewIterator(prefix, start),
+                                                      MapWrites(writes_->entries(), From(prefix, start)), prefix);
+}
+
+// ---- StateOverlay ----
+
+// A StateOverlay's entries in key order, from a start key.
+class OverlayEntriesIterator {
+ public:
+  OverlayEntriesIterator(const StateOverlay* o, std::string_view from) : o_(o) {
+    o_->SortIndex();
+    pos_ = static_cast<std::size_t>(
+        std::lower_bound(o_->sorted_.begin(), o_->sorted_.end(), from,
+                         [&](std::uint32_t e, std::string_view k) { return std::string_view(o_->entries_[e].key) < k; }) -
+        o_->sorted_.begin());
+  }
+  bool Valid() const { return pos_ < o_->sorted_.size(); }
+  std::string_view key() const { return entry().key; }
+  bool present() const { return entry().present; }
+  std::string_view value() const { return entry().value; }
+  void Next() { ++pos_; }
+
+ private:
+  const StateOverlay::Entry& entry() const { return o_->entries_[o_->sorted_[pos_]]; }
+  const StateOverlay* o_;
+  std::size_t pos_ = 0;
+};
+
+namespace {
+std::uint64_t KeyHash(std::string_view key) { return std::hash<std::string_view>()(key); }
+}  // namespace
+
+std::int64_t StateOverlay::Find(std::string_view key, std::uint64_t hash) const {
+  if (table_.empty()) return -1;
+  const std::size_t mask = table_.size() - 1;
+  for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+    const std::uint32_t slot = table_[i];
+    if (slot == 0) return -1;
+    const Entry& e = entries_[slot - 1];
+    if (e.hash == hash && e.key == key) return slot - 1;
+  }
+}
+
+void StateOverlay::Insert(std::uint32_t entry) {
+  const std::size_t mask = table_.size() - 1;
+  std::size_t i = entries_[entry].hash & mask;
+  while (table_[i] != 0) i = (i + 1) & mask;
+  table_[i] = entry + 1;
+}
+
+void StateOverlay::Rehash(std::size_t slots) {
+  table_.assign(slots, 0);
+  for (std::size_t e = 0; e < entries_.size(); ++e) Insert(static_cast<std::uint32_t>(e));
+}
+
+Status StateOverlay::Get(std::string_view key, std::string* value) const {
+  const std::int64_t e = Find(key, KeyHash(key));
+  if (e < 0) return base_->Get(key, value);
+  const Entry& entry = entries_[static_cast<std::size_t>(e)];
+  if (!entry.present) return Status::NotFound("state key deleted");
+  value->assign(entry.value);
+  return Status::OK();
+}
+
+void StateOverlay::SortIndex() const {
+  if (sorted_upto_ == entries_.size()) return;
+  auto less = [&](std::uint32_t a, std::uint32_t b) { return entries_[a].key < entries_[b].key; };
+  const std::size_t old = sorted_.size();
+  const std::size_t added = entries_.size() - sorted_upto_;
+  if (added * 32 < old) {
+    // A few keys since the last iterator (a transaction's worth) into many: each goes in at
+    // the place a binary search finds, which reads a few keys instead of all of them.
+    for (std::size_t e = sorted_upto_; e < entries_.size(); ++e) {
+      const auto i = static_cast<std::uint32_t>(e);
+      sorted_.insert(std::upper_bound(sorted_.begin(), sorted_.end(), i, less), i);
+    }
+  } else {
+    for (std::size_t e = sorted_upto_; e < entries_.size(); ++e) sorted_.push_back(static_cast<std::uint32_t>(e));
+    std::sort(sorted_.begin() + static_cast<std::ptrdiff_t>(old), sorted_.end(), less);
+    std::inplace_merge(sorted_.begin(), sorted_.begin() + static_cast<std::ptrdiff_t>(old), sorted_.end(), less);
+  }
+  sorted_upto_ = entries_.size();
+}
+
+std::unique_ptr<StateIterator> StateOverlay::NewIterator(std::string_view prefix, std::string_view start) const {
+  return std::make_unique<OverlayIterator<OverlayEntriesIterator>>(
+      base_->NewIterator(prefix, start), OverlayEntriesIterator(this, From(prefix, start)), prefix);
+}
+
+void StateOverlay::Write(std::string_view key, std::string_view value, bool present) {
+  const std::uint64_t hash = KeyHash(key);
+  const std::int64_t found = Find(key, hash);
+  if (found >= 0) {
+    Entry& e = entries_[static_cast<std::size_t>(found)];
+    if (savepoints_ > 0) undo_.push_back({static_cast<std::uint32_t>(found), false, e.present, std::move(e.value)});
+    e.value.assign(value);
+    e.present = present;
+    return;
+  }
+  const auto index = static_cast<std::uint32_t>(entries_.size());
+  entries_.push_back({std::string(key), std::string(value), hash, present});
+  if (savepoints_ > 0) undo_.push_back({index, true, false, {}});
+  if (2 * entries_.size() > table_.size()) {
+    Rehash(std::max<std::size_t>(64, 2 * table_.size()));  // inserts the new entry too
+  } else {
+    Insert(index);
+  }
 }
 
 namespace {
@@ -171,14 +287,87 @@ Status StateOverlay::Put(std::string_view key, std::string_view value) {
     return Status::TooLarge("state value of " + std::to_string(value.size()) + " bytes, limit " +
                             std::to_string(limits::kMaxStateValueBytes));
   }
-  writes_.Put(key, value);
+  Write(key, value, true);
   return Status::OK();
 }
 
 Status StateOverlay::Delete(std::string_view key) {
   NANUM_RETURN_IF_ERROR(CheckKey(key));
-  writes_.Delete(key);
+  Write(key, {}, false);
   return Status::OK();
+}
+
+std::size_t StateOverlay::Savepoint() {
+  ++savepoints_;
+  return undo_.size();
+}
+
+void StateOverlay::RollbackTo(std::size_t sp) {
+  bool removed = false;
+  while (undo_.size() > sp) {
+    Undo& u = undo_.back();
+    if (u.created) {
+      entries_.pop_back();  // entries are created in log order, so this one is the last
+      removed = true;
+    } else {
+      Entry& e = entries_[u.entry];
+      e.value = std::move(u.old_value);
+      e.present = u.was_present;
+    }
+    undo_.pop_back();
+  }
+  if (removed) {
+    // Rare (a transaction that failed after adding keys): rebuild the hash table, and drop
+    // the removed entries from the key-order index.
+    Rehash(table_.size());
+    if (sorted_upto_ > entries_.size()) {
+      std::erase_if(sorted_, [&](std::uint32_t e) { return e >= entries_.size(); });
+      sorted_upto_ = entries_.size();
+    }
+  }
+}
+
+void StateOverlay::Release(std::size_t sp) {
+  if (savepoints_ > 0) --savepoints_;
+  if (savepoints_ == 0) {
+    undo_.clear();
+  } else {
+    (void)sp;  // an inner savepoint's writes stay in the log for the outer one
+  }
+}
+
+WriteSet StateOverlay::writes() const {
+  SortIndex();
+  WriteSet ws;
+  for (std::uint32_t i : sorted_) {
+    const Entry& e = entries_[i];
+    ws.map_.emplace_hint(ws.map_.end(), e.key, e.present ? std::optional<std::string>(e.value) : std::nullopt);
+  }
+  return ws;
+}
+
+WriteSet StateOverlay::TakeWrites() {
+  SortIndex();
+  WriteSet ws;
+  for (std::uint32_t i : sorted_) {
+    Entry& e = entries_[i];
+    ws.map_.emplace_hint(ws.map_.end(), std::move(e.key),
+                         e.present ? std::optional<std::string>(std::move(e.value)) : std::nullopt);
+  }
+  Discard();
+  return ws;
+}
+
+void StateOverlay::Apply(const WriteSet& writes) {
+  for (const auto& [k, v] : writes.entries()) Write(k, v ? std::string_view(*v) : std::string_view(), v.has_value());
+}
+
+void StateOverlay::Discard() {
+  entries_.clear();
+  table_.clear();
+  sorted_.clear();
+  sorted_upto_ = 0;
+  undo_.clear();
 }
 
 }  // namespace nanum

@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "ledger/crypto.h"
 #include "ledger/status.h"
@@ -77,6 +78,7 @@ class WriteSet {
   static Status Decode(std::string_view bytes, WriteSet* out);
 
  private:
+  friend class StateOverlay;
   Map map_;
 };
 
@@ -103,34 +105,70 @@ class WriteSetView : public StateReader {
 };
 
 // Writes buffered over a base reader. Reads see the buffered writes first.
+//
+// The chaincode executes a whole block in one overlay: a key is found by hash (a block
+// writes the same members, slots and counters again and again), and only iteration needs
+// key order, which is kept in an index brought up to date when an iterator is made. A
+// transaction's writes are undone, if it fails, from a log kept since its savepoint, instead
+// of living in an overlay of their own that is folded into the block's.
 class StateOverlay : public StateReader {
  public:
   explicit StateOverlay(const StateReader* base) : base_(base) {}
 
-  Status Get(std::string_view key, std::string* value) const override { return View().Get(key, value); }
+  Status Get(std::string_view key, std::string* value) const override;
+  // The overlay must not be written while the iterator is in use.
   std::unique_ptr<StateIterator> NewIterator(std::string_view prefix,
-                                             std::string_view start = {}) const override {
-    return View().NewIterator(prefix, start);
-  }
+                                             std::string_view start = {}) const override;
 
   // Errors: kTooLarge for a key over limits::kMaxStateKeyBytes, an empty key, or a value
   // over limits::kMaxStateValueBytes; nothing is written then.
   Status Put(std::string_view key, std::string_view value);
   Status Delete(std::string_view key);
 
-  const WriteSet& writes() const { return writes_; }
+  // Every write made after Savepoint() returned `sp` can be undone by RollbackTo(sp), until
+  // Release(sp) keeps them. Savepoints nest; the outermost one's Release ends the log.
+  std::size_t Savepoint();
+  void RollbackTo(std::size_t sp);
+  void Release(std::size_t sp);
+
+  // The buffered writes in key order (a copy).
+  WriteSet writes() const;
+  bool empty() const { return entries_.empty(); }
   // Hands over the buffered writes and leaves the overlay empty.
-  WriteSet TakeWrites() { return std::exchange(writes_, WriteSet()); }
-  // Folds another overlay's writes (made on top of this one) into this one.
-  void Apply(const WriteSet& writes) { writes_.Merge(writes); }
-  void Apply(WriteSet&& writes) { writes_.Merge(std::move(writes)); }
-  void Discard() { writes_.Clear(); }
+  WriteSet TakeWrites();
+  // Writes a write set's entries, as Put and Delete would.
+  void Apply(const WriteSet& writes);
+  void Discard();
 
  private:
-  WriteSetView View() const { return WriteSetView(base_, &writes_); }
+  struct Entry {
+    std::string key;
+    std::string value;
+    std::uint64_t hash;
+    bool present;  // false: a deletion
+  };
+  struct Undo {
+    std::uint32_t entry;
+    bool created;        // the write added the entry
+    bool was_present;    // otherwise, what it held before
+    std::string old_value;
+  };
+  friend class OverlayEntriesIterator;
+
+  // The index of `key`'s entry, or -1.
+  std::int64_t Find(std::string_view key, std::uint64_t hash) const;
+  void Write(std::string_view key, std::string_view value, bool present);
+  void Insert(std::uint32_t entry);  // into the hash table
+  void Rehash(std::size_t slots);
+  void SortIndex() const;  // brings sorted_ up to date with entries_
 
   const StateReader* base_;
-  WriteSet writes_;
+  std::vector<Entry> entries_;        // in the order keys were first written
+  std::vector<std::uint32_t> table_;  // open addressing: entry index + 1, 0 when empty
+  mutable std::vector<std::uint32_t> sorted_;  // entry indexes in key order
+  mutable std::size_t sorted_upto_ = 0;        // entries_[0, sorted_upto_) are in sorted_
+  std::vector<Undo> undo_;
+  std::size_t savepoints_ = 0;
 };
 
 }  // namespace nanum

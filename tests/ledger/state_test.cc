@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <optional>
+
 #include "ledger/encoding.h"
 #include "ledger/limits.h"
 #include "ledger/store.h"
@@ -106,6 +109,135 @@ TEST(WriteSet, MovingMergeEqualsCopyingMerge) {
   WriteSet taken = o.TakeWrites();
   EXPECT_EQ(taken.size(), 1u);
   EXPECT_TRUE(o.writes().empty());
+}
+
+// A failed transaction's writes are undone from its savepoint: new keys vanish (from reads,
+// iteration and the write set), replaced values and deletions come back, and writes made
+// before the savepoint stay.
+TEST(Overlay, RollbackUndoesEverySinceTheSavepoint) {
+  auto base = Base();
+  StateOverlay o(base.get());
+  ASSERT_TRUE(o.Put("b/2", "B2").ok());  // before the savepoint: kept
+  const std::size_t sp = o.Savepoint();
+  ASSERT_TRUE(o.Put("b/2", "B2x").ok());  // replaces an overlay value
+  ASSERT_TRUE(o.Put("b/5", "B5").ok());   // a new key
+  ASSERT_TRUE(o.Delete("a/1").ok());      // hides a base key
+  ASSERT_TRUE(o.Put("b/0", "B0").ok());   // another new key, seen by an iterator before the rollback
+  EXPECT_EQ(Keys(o, "b/"), (std::vector<std::string>{"b/0=B0", "b/1=B1", "b/2=B2x", "b/3=B3", "b/5=B5"}));
+  o.RollbackTo(sp);
+  o.Release(sp);
+  std::string v;
+  EXPECT_TRUE(o.Get("b/5", &v).IsNotFound());
+  ASSERT_TRUE(o.Get("a/1", &v).ok());
+  EXPECT_EQ(v, "A1");
+  ASSERT_TRUE(o.Get("b/2", &v).ok());
+  EXPECT_EQ(v, "B2");
+  EXPECT_EQ(Keys(o, "b/"), (std::vector<std::string>{"b/1=B1", "b/2=B2", "b/3=B3"}));
+  WriteSet want;
+  want.Put("b/2", "B2");
+  EXPECT_EQ(o.writes(), want);
+
+  // Released without a rollback, the writes stay.
+  const std::size_t sp2 = o.Savepoint();
+  ASSERT_TRUE(o.Put("c/2", "C2").ok());
+  o.Release(sp2);
+  want.Put("c/2", "C2");
+  EXPECT_EQ(o.writes(), want);
+}
+
+TEST(Overlay, InnerRollbackKeepsTheOuterSavepointsWrites) {
+  auto base = Base();
+  StateOverlay o(base.get());
+  const std::size_t outer = o.Savepoint();
+  ASSERT_TRUE(o.Put("x/1", "1").ok());
+  const std::size_t inner = o.Savepoint();
+  ASSERT_TRUE(o.Put("x/2", "2").ok());
+  ASSERT_TRUE(o.Put("x/1", "1x").ok());
+  o.RollbackTo(inner);
+  o.Release(inner);
+  EXPECT_EQ(Keys(o, "x/"), (std::vector<std::string>{"x/1=1"}));
+  o.RollbackTo(outer);
+  o.Release(outer);
+  EXPECT_TRUE(o.empty());
+}
+
+// The overlay against a plain ordered map, under many random writes, deletions, savepoints,
+// rollbacks and iterations, across enough keys to grow its hash table several times.
+TEST(Overlay, MatchesAnOrderedModel) {
+  auto base = Base();
+  StateOverlay o(base.get());
+  std::map<std::string, std::optional<std::string>> model, saved;
+  std::uint64_t x = 88172645463325252ULL;
+  auto next = [&] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  auto visible = [&](const std::string& prefix) {
+    std::map<std::string, std::string> all = {{"a/1", "A1"}, {"b/1", "B1"}, {"b/3", "B3"}, {"c/1", "C1"}};
+    for (const auto& [k, v] : model) {
+      if (v) all[k] = *v; else all.erase(k);
+    }
+    std::vector<std::string> out;
+    for (const auto& [k, v] : all) {
+      if (k.rfind(prefix, 0) == 0) out.push_back(k + "=" + v);
+    }
+    return out;
+  };
+  std::size_t sp = 0;
+  bool open = false;
+  for (int step = 0; step < 20000; ++step) {
+    const std::string key = std::string(1, "abc"[next() % 3]) + "/" + std::to_string(next() % 700);
+    switch (next() % 10) {
+      case 0:
+        ASSERT_TRUE(o.Delete(key).ok());
+        model[key] = std::nullopt;
+        break;
+      case 1:
+        if (!open) {
+          sp = o.Savepoint();
+          saved = model;
+          open = true;
+        } else {
+          if (next() % 2) {
+            o.RollbackTo(sp);
+            model = saved;
+          }
+          o.Release(sp);
+          open = false;
+        }
+        break;
+      case 2: {
+        const std::string prefix = std::string(1, "abc"[next() % 3]) + "/" + std::to_string(next() % 7);
+        ASSERT_EQ(Keys(o, prefix), visible(prefix)) << "step " << step;
+        break;
+      }
+      default: {
+        const std::string value = std::to_string(next());
+        ASSERT_TRUE(o.Put(key, value).ok());
+        model[key] = value;
+      }
+    }
+    std::string v;
+    const Status got = o.Get(key, &v);
+    const auto m = model.find(key);
+    if (m != model.end()) {
+      ASSERT_EQ(got.ok(), m->second.has_value()) << key;
+      if (m->second) ASSERT_EQ(v, *m->second);
+    }
+  }
+  if (open) o.Release(sp);
+  ASSERT_EQ(Keys(o, ""), visible(""));
+  WriteSet taken = o.TakeWrites();
+  ASSERT_EQ(taken.size(), model.size());
+  auto it = model.begin();
+  for (const auto& [k, v] : taken.entries()) {
+    ASSERT_EQ(k, it->first);
+    ASSERT_EQ(v, it->second);
+    ++it;
+  }
+  EXPECT_TRUE(o.empty());
 }
 
 TEST(Overlay, LimitsRejectAndWriteNothing) {
