@@ -3,13 +3,15 @@
 // Pipeline: a checker thread reads windows of blocks from the source and checks what each
 // block shows by itself (decode, content, every signature, on `threads` threads), up to a
 // few windows ahead of the replay on the calling thread. Replay is sequential by nature:
-// each block executes on the state the one before left.
+// each block executes on the state the one before left. While the replay has no checked
+// window to take, it checks signatures with the checker.
 #include "cli/audit.h"
 
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <time.h>
@@ -97,25 +99,108 @@ std::uint64_t ThreadCpuNanos() {
   return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000U + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-// Runs `work(i)` for i in [0, n) on `threads` threads.
-template <class F>
-void ParallelFor(std::size_t n, int threads, F work) {
-  std::atomic<std::size_t> next{0};
-  auto run = [&] {
-    for (std::size_t i = next++; i < n; i = next++) work(i);
-  };
-  std::vector<std::thread> pool;
-  const int extra = static_cast<int>(std::min<std::size_t>(n, static_cast<std::size_t>(threads))) - 1;
-  for (int t = 0; t < extra; ++t) pool.emplace_back(run);
-  run();
-  for (auto& t : pool) t.join();
-}
+// Checked windows on their way from the checker thread to the replay.
+struct Window {
+  std::vector<Item> items;
+  Status read;  // a read error after the items
+};
+
+// The checker thread pushes checked windows, up to kWindowsAhead ahead of the replay, which
+// pops them. The checker's parallel loops (Share) are open to the replay thread too: while
+// it waits for a window, it works on them. On two cores that keeps two threads busy, not
+// three, so the replay is not preempted by a checker for its core and its caches.
+class Pipeline {
+ public:
+  static constexpr std::size_t kWindowsAhead = 4;
+  explicit Pipeline(bool replay_helps) : replay_helps_(replay_helps) {}
+  // Blocks while full; false once closed.
+  bool Push(Window w) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return closed_ || q_.size() < kWindowsAhead; });
+    if (closed_) return false;
+    q_.push_back(std::move(w));
+    cv_.notify_all();
+    return true;
+  }
+  // Waits for a window, working on the checker's loop meanwhile.
+  void Pop(Window* w) {
+    std::unique_lock lock(mu_);
+    while (q_.empty()) {
+      if (!replay_helps_ || job_ == nullptr || next_ >= job_n_) {
+        cv_.wait(lock);
+        continue;
+      }
+      const std::function<void(std::size_t)>* job = job_;
+      ++joined_;
+      lock.unlock();
+      Drain(*job);
+      lock.lock();
+      if (--joined_ == 0) cv_.notify_all();
+    }
+    *w = std::move(q_.front());
+    q_.pop_front();
+    cv_.notify_all();
+  }
+  void Close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    cv_.notify_all();
+  }
+  // Runs work(i) for i in [0, n) on the calling thread, `extra` threads of its own and the
+  // replay thread if it is waiting; returns when every item is done. One loop at a time.
+  void Share(std::size_t n, int extra, const std::function<void(std::size_t)>& work) {
+    {
+      std::lock_guard lock(mu_);
+      job_ = &work;
+      job_n_ = n;
+      next_ = 0;
+      cv_.notify_all();
+    }
+    std::vector<std::thread> pool;
+    const std::size_t spawn = std::min<std::size_t>(n, static_cast<std::size_t>(std::max(0, extra)));
+    for (std::size_t t = 0; t < spawn; ++t) pool.emplace_back([&] { Drain(work); });
+    Drain(work);
+    for (auto& t : pool) t.join();
+    std::unique_lock lock(mu_);
+    job_ = nullptr;
+    cv_.wait(lock, [&] { return joined_ == 0; });
+  }
+  // A replayed window goes back to the checker thread, which frees it between windows:
+  // freeing thousands of blocks' records is work the replay need not wait for.
+  void Recycle(Window w) {
+    std::lock_guard lock(mu_);
+    spent_.push_back(std::move(w));
+  }
+  void FreeSpent() {
+    std::vector<Window> spent;
+    {
+      std::lock_guard lock(mu_);
+      spent.swap(spent_);
+    }
+  }
+
+ private:
+  void Drain(const std::function<void(std::size_t)>& work) {
+    for (std::size_t i = next_++; i < job_n_; i = next_++) work(i);
+  }
+
+  const bool replay_helps_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Window> q_;
+  std::vector<Window> spent_;
+  bool closed_ = false;
+  const std::function<void(std::size_t)>* job_ = nullptr;  // the loop Share is running
+  std::size_t job_n_ = 0;
+  std::atomic<std::size_t> next_{0};
+  int joined_ = 0;  // replay threads inside the loop
+};
 
 // Decodes and checks everything a block shows by itself: the parallel half of the audit.
 // Adds the CPU time spent verifying transaction signatures to `verify_ns`.
-void CheckWindow(std::vector<Item>* window, const std::string& chain_id, int threads,
+void CheckWindow(std::vector<Item>* window, const std::string& chain_id, int extra, Pipeline* pipe,
                  std::atomic<std::uint64_t>* verify_ns) {
-  ParallelFor(window->size(), threads, [&](std::size_t i) {
+  pipe->Share(window->size(), extra, [&](std::size_t i) {
     Item& it = (*window)[i];
     if (!it.rule.empty()) return;
     if (Status s = Block::Decode(it.src.bytes, &it.block); !s.ok()) {
@@ -150,65 +235,13 @@ void CheckWindow(std::vector<Item>* window, const std::string& chain_id, int thr
       chunks.push_back({&it, b, std::min(it.tx_ok.size(), b + kChunkTxs)});
     }
   }
-  ParallelFor(chunks.size(), threads, [&](std::size_t c) {
+  pipe->Share(chunks.size(), extra, [&](std::size_t c) {
     const Chunk& ch = chunks[c];
     const std::uint64_t start = ThreadCpuNanos();
     for (std::size_t k = ch.begin; k < ch.end; ++k) ch.item->tx_ok[k] = ch.item->block.txs[k].Verify(chain_id).ok();
     *verify_ns += ThreadCpuNanos() - start;
   });
 }
-
-// Checked windows on their way from the checker thread to the replay.
-struct Window {
-  std::vector<Item> items;
-  Status read;  // a read error after the items
-};
-
-class Pipeline {
- public:
-  static constexpr std::size_t kWindowsAhead = 4;
-  // Blocks while full; false once closed.
-  bool Push(Window w) {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return closed_ || q_.size() < kWindowsAhead; });
-    if (closed_) return false;
-    q_.push_back(std::move(w));
-    cv_.notify_all();
-    return true;
-  }
-  void Pop(Window* w) {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !q_.empty(); });
-    *w = std::move(q_.front());
-    q_.pop_front();
-    cv_.notify_all();
-  }
-  void Close() {
-    std::lock_guard lock(mu_);
-    closed_ = true;
-    cv_.notify_all();
-  }
-  // A replayed window goes back to the checker thread, which frees it between windows:
-  // freeing thousands of blocks' records is work the replay need not wait for.
-  void Recycle(Window w) {
-    std::lock_guard lock(mu_);
-    spent_.push_back(std::move(w));
-  }
-  void FreeSpent() {
-    std::vector<Window> spent;
-    {
-      std::lock_guard lock(mu_);
-      spent.swap(spent_);
-    }
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Window> q_;
-  std::vector<Window> spent_;
-  bool closed_ = false;
-};
 
 // ---- The replay ----
 
@@ -261,7 +294,9 @@ class Replay {
     std::atomic<std::uint64_t> verify_ns{0};
     // The checker: reads and checks windows in order, up to kWindowsAhead ahead of the
     // replay, so that neither waits for the other while there is work.
-    Pipeline pipe;
+    // `threads` counts the replay thread, which checks while it waits for a window: the
+    // checker thread, threads - 2 more, and the replay. One thread: the checker alone.
+    Pipeline pipe(threads > 1);
     std::thread checker([&] {
       std::uint64_t next = 0;
       while (next <= head) {
@@ -281,7 +316,7 @@ class Replay {
           w.items.push_back(std::move(it));
           ++next;
         }
-        CheckWindow(&w.items, genesis_.info.chain_id, threads, &verify_ns);
+        CheckWindow(&w.items, genesis_.info.chain_id, std::max(0, threads - 2), &pipe, &verify_ns);
         pipe.FreeSpent();
         const bool stop = !w.read.ok();
         if (!pipe.Push(std::move(w)) || stop) return;

@@ -24,8 +24,9 @@
 //   live_state      every key and value of the node's live state is the replay's
 //
 // It stops at the first failure, which names the height and the rule. Reading and signature
-// checks (transactions and certificates) run on `threads` threads, a few windows of blocks
-// ahead of the replay, which runs on the calling thread.
+// checks (transactions and certificates) run a few windows of blocks ahead of the replay,
+// which runs on the calling thread, on `threads` threads counting the calling thread: it
+// checks too whenever it has nothing to replay.
 //
 // Thread safety: Audit() is a plain function. It calls the source's Fetch from its checker
 // thread and from the calling thread (to look at an earlier block), so Fetch must be safe to
@@ -84,7 +85,7 @@ struct Progress {
 };
 
 struct Options {
-  int threads = 0;  // signature-checking threads; 0 means one per core
+  int threads = 0;  // signature-checking threads, the replay's among them; 0 means one per core
   // Called every `progress_every_blocks` blocks and at the end.
   std::function<void(const Progress&)> progress;
   std::uint64_t progress_every_blocks = 256;
