@@ -119,7 +119,7 @@ Status InvariantChecker::CheckSupply(const StateReader& s, const WriteSet* write
     have_balances_ = true;
   } else {
     const auto& e = writes->entries();
-    for (auto it = e.lower_bound(std::string_view("mem/")); it != e.end() && it->first.rfind("mem/", 0) == 0; ++it) {
+    for (auto it = writes->LowerBound("mem/"); it != e.end() && it->first.rfind("mem/", 0) == 0; ++it) {
       auto cached = balances_.find(it->first);
       if (cached != balances_.end()) {
         total_ -= cached->second;

@@ -15,12 +15,12 @@
 #include <mutex>
 #include <thread>
 #include <time.h>
-#include <unordered_map>
 
 #include "chaincode/invariants.h"
 #include "chaincode/queries.h"
 #include "cli/replay_state.h"
 #include "consensus/pbft.h"
+#include "ledger/id_hash.h"
 
 namespace nanum::audit {
 namespace {
@@ -279,6 +279,59 @@ Status CompareStates(const ReplayState& replay, const StateReader& live) {
   return lower.ok() ? upper : lower;
 }
 
+// The transactions replayed so far, by the first 8 bytes of their ids, with the height of
+// the block that held each. Open addressing over one array (16 bytes an id), grown by
+// doubling: a million ids are one cache miss each, not a node allocation each.
+class SeenIds {
+ public:
+  // Records `prefix` at `height` and returns true; false if it was there, with its height.
+  bool Insert(std::uint64_t prefix, std::uint64_t height, std::uint64_t* earlier) {
+    if (2 * (used_ + 1) > slots_.size()) Grow();
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = Mix(prefix) & mask;; i = (i + 1) & mask) {
+      Slot& s = slots_[i];
+      if (s.height_plus_one == 0) {
+        s = {prefix, height + 1};
+        ++used_;
+        return true;
+      }
+      if (s.prefix == prefix) {
+        *earlier = s.height_plus_one - 1;
+        return false;
+      }
+    }
+  }
+
+ private:
+  struct Slot {
+    std::uint64_t prefix = 0;
+    std::uint64_t height_plus_one = 0;  // 0: empty
+  };
+  // The ids come from the ledger under audit, which may have been made to collide; the
+  // salt, drawn per run, keeps their places unpredictable.
+  std::uint64_t Mix(std::uint64_t x) const {
+    x ^= salt_;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+  }
+  void Grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(std::max<std::size_t>(1024, 2 * old.size()), Slot{});
+    const std::size_t mask = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.height_plus_one == 0) continue;
+      std::size_t i = Mix(s.prefix) & mask;
+      while (slots_[i].height_plus_one != 0) i = (i + 1) & mask;
+      slots_[i] = s;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  std::size_t used_ = 0;
+  const std::uint64_t salt_ = RandomSalt();
+};
+
 class Replay {
  public:
   Replay(const market::Genesis& genesis, Source* source, const Options& options, Report* report)
@@ -406,7 +459,7 @@ class Replay {
 
     // Execute on the state after the block before, with the invariant checker watching.
     checker_.BeginBlock(h);
-    std::vector<TxResult> results;
+    std::vector<TxResult>& results = results_;  // reused: its room is allocated once
     WriteSet writes;
     if (Status s = market::ExecuteBlock(state_, h, b.header.timestamp_ms, b.txs, &results, &writes, checker_.Observer());
         !s.ok()) {
@@ -452,16 +505,16 @@ class Replay {
     for (const Transaction& tx : it->block.txs) {
       std::uint64_t prefix = 0;
       for (std::size_t k = 0; k < 8; ++k) prefix = prefix << 8 | tx.id()[k];
-      auto [pos, fresh] = seen_.emplace(prefix, it->height);
-      if (fresh) continue;
+      std::uint64_t earlier_height = 0;
+      if (seen_.Insert(prefix, it->height, &earlier_height)) continue;
       // Same first 8 bytes: look at the earlier block to tell a replay from a coincidence.
       SourceBlock earlier;
       Block eb;
-      if (source_->Fetch(pos->second, &earlier).ok() && Block::Decode(earlier.bytes, &eb).ok()) {
+      if (source_->Fetch(earlier_height, &earlier).ok() && Block::Decode(earlier.bytes, &eb).ok()) {
         for (const Transaction& e : eb.txs) {
           if (e.id() == tx.id()) {
             return Failed(it->height, "duplicate_tx", "transaction " + ToHex(tx.id()) + " was already committed in block " +
-                                                          std::to_string(pos->second));
+                                                          std::to_string(earlier_height));
           }
         }
       }
@@ -528,7 +581,8 @@ class Replay {
   BlockHeader prev_;
   Hash256 prev_hash_{};
   market::InvariantChecker checker_;
-  std::unordered_map<std::uint64_t, std::uint64_t> seen_;  // transaction id prefix → height
+  SeenIds seen_;
+  std::vector<TxResult> results_;
 };
 
 }  // namespace

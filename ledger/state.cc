@@ -8,26 +8,53 @@
 
 namespace nanum {
 
+namespace {
+bool KeyLess(const WriteSet::Entry& e, std::string_view key) { return std::string_view(e.first) < key; }
+}  // namespace
+
+WriteSet::Entries::const_iterator WriteSet::LowerBound(std::string_view key) const {
+  return std::lower_bound(entries_.begin(), entries_.end(), key, KeyLess);
+}
+
+const std::optional<std::string>* WriteSet::Find(std::string_view key) const {
+  auto it = LowerBound(key);
+  return it != entries_.end() && it->first == key ? &it->second : nullptr;
+}
+
+std::optional<std::string>& WriteSet::Slot(std::string_view key) {
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), key, KeyLess);
+  if (it == entries_.end() || it->first != key) it = entries_.insert(it, Entry(std::string(key), std::nullopt));
+  return it->second;
+}
+
 void WriteSet::Merge(const WriteSet& later) {
-  for (const auto& [k, v] : later.map_) map_[k] = v;
+  WriteSet copy = later;
+  Merge(std::move(copy));
 }
 
 void WriteSet::Merge(WriteSet&& later) {
-  // Both maps are in key order, so each entry is placed starting from where the one before
-  // it went; an entry whose key is already here overwrites that value.
-  auto hint = map_.begin();
-  while (!later.map_.empty()) {
-    auto node = later.map_.extract(later.map_.begin());
-    auto it = map_.insert(hint, std::move(node));
-    if (node) it->second = std::move(node.mapped());  // the key was here: node kept
-    hint = std::next(it);
+  // Both are in key order: one pass, where a key in both takes `later`'s value.
+  Entries out;
+  out.reserve(entries_.size() + later.entries_.size());
+  auto a = entries_.begin(), b = later.entries_.begin();
+  while (a != entries_.end() || b != later.entries_.end()) {
+    if (b == later.entries_.end() || (a != entries_.end() && a->first < b->first)) {
+      out.push_back(std::move(*a++));
+    } else {
+      if (a != entries_.end() && a->first == b->first) ++a;
+      out.push_back(std::move(*b++));
+    }
   }
+  entries_ = std::move(out);
+  later.entries_.clear();
 }
 
 std::string WriteSet::Encode() const {
-  Writer w;
-  w.U32(static_cast<std::uint32_t>(map_.size()));
-  for (const auto& [k, v] : map_) {
+  std::size_t size = 4;
+  for (const auto& [k, v] : entries_) size += 4 + k.size() + 1 + (v ? 4 + v->size() : 0);
+  Writer w(size);
+  w.U32(static_cast<std::uint32_t>(entries_.size()));
+  for (const auto& [k, v] : entries_) {
     w.Bytes(k);
     w.Bool(v.has_value());
     if (v) w.Bytes(*v);
@@ -52,8 +79,7 @@ Status WriteSet::Decode(std::string_view bytes, WriteSet* out) {
       break;
     }
     prev = key;
-    auto& slot = ws.map_.emplace_hint(ws.map_.end(), std::string(key), std::nullopt)->second;
-    if (present) slot = std::string(value);
+    ws.entries_.emplace_back(std::string(key), present ? std::optional<std::string>(value) : std::nullopt);
   }
   NANUM_RETURN_IF_ERROR(r.Finish());
   *out = std::move(ws);
@@ -135,7 +161,7 @@ class OverlayIterator : public StateIterator {
 // A WriteSet's entries from a start key.
 class MapWrites {
  public:
-  MapWrites(const WriteSet::Map& m, std::string_view from) : it_(m.lower_bound(from)), end_(m.end()) {}
+  MapWrites(const WriteSet& w, std::string_view from) : it_(w.LowerBound(from)), end_(w.entries().end()) {}
   bool Valid() const { return it_ != end_; }
   std::string_view key() const { return it_->first; }
   bool present() const { return it_->second.has_value(); }
@@ -143,7 +169,7 @@ class MapWrites {
   void Next() { ++it_; }
 
  private:
-  WriteSet::Map::const_iterator it_, end_;
+  WriteSet::Entries::const_iterator it_, end_;
 };
 
 std::string_view From(std::string_view prefix, std::string_view start) { return start > prefix ? start : prefix; }
@@ -151,10 +177,9 @@ std::string_view From(std::string_view prefix, std::string_view start) { return 
 }  // namespace
 
 Status WriteSetView::Get(std::string_view key, std::string* value) const {
-  auto it = writes_->entries().find(key);
-  if (it != writes_->entries().end()) {
-    if (!it->second) return Status::NotFound("state key deleted");
-    *value = *it->second;
+  if (const std::optional<std::string>* v = writes_->Find(key)) {
+    if (!*v) return Status::NotFound("state key deleted");
+    *value = **v;
     return Status::OK();
   }
   return base_->Get(key, value);
@@ -163,7 +188,7 @@ Status WriteSetView::Get(std::string_view key, std::string* value) const {
 std::unique_ptr<StateIterator> WriteSetView::NewIterator(std::string_view prefix,
                                                          std::string_view start) const {
   return std::make_unique<OverlayIterator<MapWrites>>(base_->NewIterator(prefix, start),
-                                                      MapWrites(writes_->entries(), From(prefix, start)), prefix);
+                                                      MapWrites(*writes_, From(prefix, start)), prefix);
 }
 
 // ---- StateOverlay ----
@@ -339,9 +364,10 @@ void StateOverlay::Release(std::size_t sp) {
 WriteSet StateOverlay::writes() const {
   SortIndex();
   WriteSet ws;
+  ws.entries_.reserve(sorted_.size());
   for (std::uint32_t i : sorted_) {
     const Entry& e = entries_[i];
-    ws.map_.emplace_hint(ws.map_.end(), e.key, e.present ? std::optional<std::string>(e.value) : std::nullopt);
+    ws.entries_.emplace_back(e.key, e.present ? std::optional<std::string>(e.value) : std::nullopt);
   }
   return ws;
 }
@@ -349,10 +375,10 @@ WriteSet StateOverlay::writes() const {
 WriteSet StateOverlay::TakeWrites() {
   SortIndex();
   WriteSet ws;
+  ws.entries_.reserve(sorted_.size());
   for (std::uint32_t i : sorted_) {
     Entry& e = entries_[i];
-    ws.map_.emplace_hint(ws.map_.end(), std::move(e.key),
-                         e.present ? std::optional<std::string>(std::move(e.value)) : std::nullopt);
+    ws.entries_.emplace_back(std::move(e.key), e.present ? std::optional<std::string>(std::move(e.value)) : std::nullopt);
   }
   Discard();
   return ws;

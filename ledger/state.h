@@ -16,7 +16,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,22 +51,29 @@ class StateReader {
                                                      std::string_view start = {}) const = 0;
 };
 
-// An ordered set of writes: key -> new value, or nullopt for a deletion.
+// An ordered set of writes: key -> new value, or nullopt for a deletion. Kept as one sorted
+// array: a block's write set is built in key order once (StateOverlay::TakeWrites, Decode) and
+// then only walked and searched.
 class WriteSet {
  public:
-  using Map = std::map<std::string, std::optional<std::string>, std::less<>>;
+  using Entry = std::pair<std::string, std::optional<std::string>>;
+  using Entries = std::vector<Entry>;
 
-  void Put(std::string_view key, std::string_view value) { map_[std::string(key)] = std::string(value); }
-  void Delete(std::string_view key) { map_[std::string(key)] = std::nullopt; }
-  // Later writes win: used to fold one transaction's writes into its block's. The rvalue
-  // form moves `later`'s entries (no key or value is copied) and leaves it empty.
+  // Each places its key by binary search: O(size) for a key that is new.
+  void Put(std::string_view key, std::string_view value) { Slot(key) = std::string(value); }
+  void Delete(std::string_view key) { Slot(key) = std::nullopt; }
+  // Later writes win. The rvalue form moves `later`'s entries and leaves it empty.
   void Merge(const WriteSet& later);
   void Merge(WriteSet&& later);
-  void Clear() { map_.clear(); }
+  void Clear() { entries_.clear(); }
 
-  const Map& entries() const { return map_; }
-  std::size_t size() const { return map_.size(); }
-  bool empty() const { return map_.empty(); }
+  const Entries& entries() const { return entries_; }
+  // The first entry whose key is >= `key`.
+  Entries::const_iterator LowerBound(std::string_view key) const;
+  // The entry for `key`, or null.
+  const std::optional<std::string>* Find(std::string_view key) const;
+  std::size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
   bool operator==(const WriteSet&) const = default;
 
   // Layout: u32 count, then per entry in key order: bytes key, bool present, bytes value
@@ -79,7 +85,8 @@ class WriteSet {
 
  private:
   friend class StateOverlay;
-  Map map_;
+  std::optional<std::string>& Slot(std::string_view key);
+  Entries entries_;  // strictly increasing keys
 };
 
 Hash256 WriteSetDigest(const WriteSet& writes);

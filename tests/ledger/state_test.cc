@@ -100,9 +100,11 @@ TEST(WriteSet, MovingMergeEqualsCopyingMerge) {
   EXPECT_TRUE(source.empty());
   EXPECT_EQ(moved.Encode(), copied.Encode());
   ASSERT_EQ(moved.size(), 6u);
-  EXPECT_EQ(moved.entries().at("c"), std::optional<std::string>("3x"));
-  EXPECT_EQ(moved.entries().at("e"), std::optional<std::string>("5"));
-  EXPECT_EQ(moved.entries().at("g"), std::nullopt);
+  ASSERT_NE(moved.Find("c"), nullptr);
+  EXPECT_EQ(*moved.Find("c"), std::optional<std::string>("3x"));
+  EXPECT_EQ(*moved.Find("e"), std::optional<std::string>("5"));
+  EXPECT_EQ(*moved.Find("g"), std::nullopt);
+  EXPECT_EQ(moved.Find("d"), nullptr);
 
   StateOverlay o(nullptr);
   ASSERT_TRUE(o.Put("k", "v").ok());
@@ -224,7 +226,9 @@ TEST(Overlay, MatchesAnOrderedModel) {
     const auto m = model.find(key);
     if (m != model.end()) {
       ASSERT_EQ(got.ok(), m->second.has_value()) << key;
-      if (m->second) ASSERT_EQ(v, *m->second);
+      if (m->second) {
+        ASSERT_EQ(v, *m->second);
+      }
     }
   }
   if (open) o.Release(sp);
