@@ -193,25 +193,44 @@ std::unique_ptr<StateIterator> WriteSetView::NewIterator(std::string_view prefix
 
 // ---- StateOverlay ----
 
-// A StateOverlay's entries in key order, from a start key.
+// A StateOverlay's entries in key order, from a start key: those of one family, or (for a
+// prefix that names no family) all of them.
 class OverlayEntriesIterator {
  public:
-  OverlayEntriesIterator(const StateOverlay* o, std::string_view from) : o_(o) {
-    o_->SortIndex();
+  OverlayEntriesIterator(const StateOverlay* o, std::string_view prefix, std::string_view from) : o_(o) {
+    const std::size_t slash = prefix.find('/');
+    if (slash != std::string_view::npos) {
+      const std::string_view name = prefix.substr(0, slash + 1);
+      for (const StateOverlay::Family& f : o_->families_) {
+        if (f.name == name) {
+          o_->SortFamily(f);
+          family_ = &f.sorted;
+          break;
+        }
+      }
+    } else {
+      all_ = o_->AllSorted();
+    }
+    const std::vector<std::uint32_t>& ix = index();
     pos_ = static_cast<std::size_t>(
-        std::lower_bound(o_->sorted_.begin(), o_->sorted_.end(), from,
+        std::lower_bound(ix.begin(), ix.end(), from,
                          [&](std::uint32_t e, std::string_view k) { return std::string_view(o_->entries_[e].key) < k; }) -
-        o_->sorted_.begin());
+        ix.begin());
   }
-  bool Valid() const { return pos_ < o_->sorted_.size(); }
+  bool Valid() const { return pos_ < index().size(); }
   std::string_view key() const { return entry().key; }
   bool present() const { return entry().present; }
   std::string_view value() const { return entry().value; }
   void Next() { ++pos_; }
 
  private:
-  const StateOverlay::Entry& entry() const { return o_->entries_[o_->sorted_[pos_]]; }
+  // The family's index, or all_ (every entry, or none when the family has no entry). The
+  // iterator is moved once made, so it keeps no pointer to its own all_.
+  const std::vector<std::uint32_t>& index() const { return family_ != nullptr ? *family_ : all_; }
+  const StateOverlay::Entry& entry() const { return o_->entries_[index()[pos_]]; }
   const StateOverlay* o_;
+  const std::vector<std::uint32_t>* family_ = nullptr;
+  std::vector<std::uint32_t> all_;
   std::size_t pos_ = 0;
 };
 
@@ -251,29 +270,49 @@ Status StateOverlay::Get(std::string_view key, std::string* value) const {
   return Status::OK();
 }
 
-void StateOverlay::SortIndex() const {
-  if (sorted_upto_ == entries_.size()) return;
-  auto less = [&](std::uint32_t a, std::uint32_t b) { return entries_[a].key < entries_[b].key; };
-  const std::size_t old = sorted_.size();
-  const std::size_t added = entries_.size() - sorted_upto_;
-  if (added * 32 < old) {
-    // A few keys since the last iterator (a transaction's worth) into many: each goes in at
-    // the place a binary search finds, which reads a few keys instead of all of them.
-    for (std::size_t e = sorted_upto_; e < entries_.size(); ++e) {
-      const auto i = static_cast<std::uint32_t>(e);
-      sorted_.insert(std::upper_bound(sorted_.begin(), sorted_.end(), i, less), i);
-    }
-  } else {
-    for (std::size_t e = sorted_upto_; e < entries_.size(); ++e) sorted_.push_back(static_cast<std::uint32_t>(e));
-    std::sort(sorted_.begin() + static_cast<std::ptrdiff_t>(old), sorted_.end(), less);
-    std::inplace_merge(sorted_.begin(), sorted_.begin() + static_cast<std::ptrdiff_t>(old), sorted_.end(), less);
+std::uint32_t StateOverlay::FamilyOf(std::string_view key) {
+  const std::size_t slash = key.find('/');
+  const std::string_view name = slash == std::string_view::npos ? key : key.substr(0, slash + 1);
+  for (std::size_t f = 0; f < families_.size(); ++f) {
+    if (families_[f].name == name) return static_cast<std::uint32_t>(f);
   }
-  sorted_upto_ = entries_.size();
+  families_.push_back(Family{std::string(name), {}, {}});
+  return static_cast<std::uint32_t>(families_.size() - 1);
+}
+
+void StateOverlay::SortFamily(const Family& family) const {
+  auto& f = const_cast<Family&>(family);  // the index is a cache of the entries' order
+  if (f.pending.empty()) return;
+  auto less = [&](std::uint32_t a, std::uint32_t b) { return entries_[a].key < entries_[b].key; };
+  if (f.pending.size() * 32 < f.sorted.size()) {
+    // A few keys (a transaction's worth) into many: each goes in at the place a binary
+    // search finds, which reads a few keys instead of all of them.
+    for (std::uint32_t i : f.pending) f.sorted.insert(std::upper_bound(f.sorted.begin(), f.sorted.end(), i, less), i);
+  } else {
+    const std::size_t old = f.sorted.size();
+    f.sorted.insert(f.sorted.end(), f.pending.begin(), f.pending.end());
+    std::sort(f.sorted.begin() + static_cast<std::ptrdiff_t>(old), f.sorted.end(), less);
+    std::inplace_merge(f.sorted.begin(), f.sorted.begin() + static_cast<std::ptrdiff_t>(old), f.sorted.end(), less);
+  }
+  f.pending.clear();
+}
+
+std::vector<std::uint32_t> StateOverlay::AllSorted() const {
+  std::vector<const Family*> order;
+  for (const Family& f : families_) order.push_back(&f);
+  std::sort(order.begin(), order.end(), [](const Family* a, const Family* b) { return a->name < b->name; });
+  std::vector<std::uint32_t> all;
+  all.reserve(entries_.size());
+  for (const Family* f : order) {
+    SortFamily(*f);
+    all.insert(all.end(), f->sorted.begin(), f->sorted.end());
+  }
+  return all;
 }
 
 std::unique_ptr<StateIterator> StateOverlay::NewIterator(std::string_view prefix, std::string_view start) const {
   return std::make_unique<OverlayIterator<OverlayEntriesIterator>>(
-      base_->NewIterator(prefix, start), OverlayEntriesIterator(this, From(prefix, start)), prefix);
+      base_->NewIterator(prefix, start), OverlayEntriesIterator(this, prefix, From(prefix, start)), prefix);
 }
 
 void StateOverlay::Write(std::string_view key, std::string_view value, bool present) {
@@ -287,7 +326,9 @@ void StateOverlay::Write(std::string_view key, std::string_view value, bool pres
     return;
   }
   const auto index = static_cast<std::uint32_t>(entries_.size());
-  entries_.push_back({std::string(key), std::string(value), hash, present});
+  const std::uint32_t family = FamilyOf(key);
+  entries_.push_back({std::string(key), std::string(value), hash, family, present});
+  families_[family].pending.push_back(index);
   if (savepoints_ > 0) undo_.push_back({index, true, false, {}});
   if (2 * entries_.size() > table_.size()) {
     Rehash(std::max<std::size_t>(64, 2 * table_.size()));  // inserts the new entry too
@@ -345,9 +386,10 @@ void StateOverlay::RollbackTo(std::size_t sp) {
     // Rare (a transaction that failed after adding keys): rebuild the hash table, and drop
     // the removed entries from the key-order index.
     Rehash(table_.size());
-    if (sorted_upto_ > entries_.size()) {
-      std::erase_if(sorted_, [&](std::uint32_t e) { return e >= entries_.size(); });
-      sorted_upto_ = entries_.size();
+    auto gone = [&](std::uint32_t e) { return e >= entries_.size(); };
+    for (Family& f : families_) {
+      std::erase_if(f.sorted, gone);
+      std::erase_if(f.pending, gone);
     }
   }
 }
@@ -362,10 +404,9 @@ void StateOverlay::Release(std::size_t sp) {
 }
 
 WriteSet StateOverlay::writes() const {
-  SortIndex();
   WriteSet ws;
-  ws.entries_.reserve(sorted_.size());
-  for (std::uint32_t i : sorted_) {
+  ws.entries_.reserve(entries_.size());
+  for (std::uint32_t i : AllSorted()) {
     const Entry& e = entries_[i];
     ws.entries_.emplace_back(e.key, e.present ? std::optional<std::string>(e.value) : std::nullopt);
   }
@@ -373,10 +414,9 @@ WriteSet StateOverlay::writes() const {
 }
 
 WriteSet StateOverlay::TakeWrites() {
-  SortIndex();
   WriteSet ws;
-  ws.entries_.reserve(sorted_.size());
-  for (std::uint32_t i : sorted_) {
+  ws.entries_.reserve(entries_.size());
+  for (std::uint32_t i : AllSorted()) {
     Entry& e = entries_[i];
     ws.entries_.emplace_back(std::move(e.key), e.present ? std::optional<std::string>(std::move(e.value)) : std::nullopt);
   }
@@ -391,8 +431,7 @@ void StateOverlay::Apply(const WriteSet& writes) {
 void StateOverlay::Discard() {
   entries_.clear();
   table_.clear();
-  sorted_.clear();
-  sorted_upto_ = 0;
+  families_.clear();
   undo_.clear();
 }
 

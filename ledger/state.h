@@ -115,7 +115,9 @@ class WriteSetView : public StateReader {
 //
 // The chaincode executes a whole block in one overlay: a key is found by hash (a block
 // writes the same members, slots and counters again and again), and only iteration needs
-// key order, which is kept in an index brought up to date when an iterator is made. A
+// key order. That is kept per family of keys (a key up to its first '/', or the whole key
+// if it has none), brought up to date when an iterator over the family is made, so that
+// iterating a slot's book after each transaction does not sort the block's other keys. A
 // transaction's writes are undone, if it fails, from a log kept since its savepoint, instead
 // of living in an overlay of their own that is folded into the block's.
 class StateOverlay : public StateReader {
@@ -152,7 +154,15 @@ class StateOverlay : public StateReader {
     std::string key;
     std::string value;
     std::uint64_t hash;
-    bool present;  // false: a deletion
+    std::uint32_t family;  // index in families_
+    bool present;          // false: a deletion
+  };
+  // The entries whose keys share a family name. Families partition the keys in key order:
+  // every key of a family sorts before every key of a family with a greater name.
+  struct Family {
+    std::string name;
+    std::vector<std::uint32_t> sorted;   // entry indexes in key order
+    std::vector<std::uint32_t> pending;  // entries added since, not yet in `sorted`
   };
   struct Undo {
     std::uint32_t entry;
@@ -167,13 +177,15 @@ class StateOverlay : public StateReader {
   void Write(std::string_view key, std::string_view value, bool present);
   void Insert(std::uint32_t entry);  // into the hash table
   void Rehash(std::size_t slots);
-  void SortIndex() const;  // brings sorted_ up to date with entries_
+  std::uint32_t FamilyOf(std::string_view key);
+  void SortFamily(const Family& f) const;  // moves its pending entries into `sorted`
+  // Every entry index in key order.
+  std::vector<std::uint32_t> AllSorted() const;
 
   const StateReader* base_;
   std::vector<Entry> entries_;        // in the order keys were first written
   std::vector<std::uint32_t> table_;  // open addressing: entry index + 1, 0 when empty
-  mutable std::vector<std::uint32_t> sorted_;  // entry indexes in key order
-  mutable std::size_t sorted_upto_ = 0;        // entries_[0, sorted_upto_) are in sorted_
+  mutable std::vector<Family> families_;  // sorted and pending change in const iteration
   std::vector<Undo> undo_;
   std::size_t savepoints_ = 0;
 };
