@@ -407,7 +407,7 @@ Status ReplayState::Get(std::string_view key, std::string* value) const {
   const Leaf& l = *FindLeaf(root_, key);
   bool equal = false;
   const std::size_t i = LeafLowerBound(l, key, &equal);
-  if (!equal) return Status::NotFound("state key absent");
+  if (!equal) return KeyNotFound();
   value->assign(l.rec[i]->value());
   return Status::OK();
 }

@@ -8,6 +8,11 @@
 
 namespace nanum {
 
+Status KeyNotFound() {
+  static const Status* const kStatus = new Status(Status::NotFound("no such key"));
+  return *kStatus;
+}
+
 namespace {
 bool KeyLess(const WriteSet::Entry& e, std::string_view key) { return std::string_view(e.first) < key; }
 }  // namespace
@@ -178,7 +183,7 @@ std::string_view From(std::string_view prefix, std::string_view start) { return 
 
 Status WriteSetView::Get(std::string_view key, std::string* value) const {
   if (const std::optional<std::string>* v = writes_->Find(key)) {
-    if (!*v) return Status::NotFound("state key deleted");
+    if (!*v) return KeyNotFound();
     *value = **v;
     return Status::OK();
   }
@@ -265,7 +270,7 @@ Status StateOverlay::Get(std::string_view key, std::string* value) const {
   const std::int64_t e = Find(key, KeyHash(key));
   if (e < 0) return base_->Get(key, value);
   const Entry& entry = entries_[static_cast<std::size_t>(e)];
-  if (!entry.present) return Status::NotFound("state key deleted");
+  if (!entry.present) return KeyNotFound();
   value->assign(entry.value);
   return Status::OK();
 }
@@ -289,9 +294,34 @@ void StateOverlay::SortFamily(const Family& family) const {
     // search finds, which reads a few keys instead of all of them.
     for (std::uint32_t i : f.pending) f.sorted.insert(std::upper_bound(f.sorted.begin(), f.sorted.end(), i, less), i);
   } else {
+    // Sort by the 8 bytes after what the new keys all share, as an integer, and compare
+    // whole keys only where those tie: the sort then mostly reads a compact array instead
+    // of a key elsewhere in memory at every comparison.
+    std::string_view first = entries_[f.pending[0]].key;
+    std::size_t common = first.size();
+    for (std::uint32_t i : f.pending) {
+      std::string_view k = entries_[i].key;
+      std::size_t c = 0;
+      while (c < common && c < k.size() && k[c] == first[c]) ++c;
+      common = c;
+    }
+    struct Item {
+      std::uint64_t head;
+      std::uint32_t entry;
+    };
+    std::vector<Item> items;
+    items.reserve(f.pending.size());
+    for (std::uint32_t i : f.pending) {
+      std::string_view k = entries_[i].key;
+      std::uint64_t h = 0;
+      for (std::size_t b = 0; b < 8; ++b) h = h << 8 | (common + b < k.size() ? static_cast<unsigned char>(k[common + b]) : 0U);
+      items.push_back({h, i});
+    }
+    std::sort(items.begin(), items.end(), [&](const Item& a, const Item& b) {
+      return a.head != b.head ? a.head < b.head : entries_[a.entry].key < entries_[b.entry].key;
+    });
     const std::size_t old = f.sorted.size();
-    f.sorted.insert(f.sorted.end(), f.pending.begin(), f.pending.end());
-    std::sort(f.sorted.begin() + static_cast<std::ptrdiff_t>(old), f.sorted.end(), less);
+    for (const Item& it : items) f.sorted.push_back(it.entry);
     std::inplace_merge(f.sorted.begin(), f.sorted.begin() + static_cast<std::ptrdiff_t>(old), f.sorted.end(), less);
   }
   f.pending.clear();

@@ -41,6 +41,11 @@ class StateIterator {
   virtual Status status() const = 0;
 };
 
+// The kNotFound a StateReader returns for a key with no value. One status shared by every
+// miss (its reference count is all a copy touches), so that a look-up of an absent key,
+// which the chaincode makes for every new order, slot and member record, allocates nothing.
+Status KeyNotFound();
+
 class StateReader {
  public:
   virtual ~StateReader() = default;

@@ -171,7 +171,7 @@ class LevelDbEngine : public KvEngine {
 
   Status Get(std::string_view key, std::string* value) const override {
     leveldb::Status s = db_->Get(leveldb::ReadOptions(), leveldb::Slice(key.data(), key.size()), value);
-    if (s.IsNotFound()) return Status::NotFound("no such key");
+    if (s.IsNotFound()) return KeyNotFound();
     if (s.IsCorruption()) return Status::Corruption(s.ToString());
     if (!s.ok()) return Status::IOError(s.ToString());
     return Status::OK();
@@ -225,7 +225,7 @@ class MemEngine : public KvEngine {
   Status Get(std::string_view key, std::string* value) const override {
     std::shared_lock lock(mu_);
     auto it = map_.find(key);
-    if (it == map_.end()) return Status::NotFound("no such key");
+    if (it == map_.end()) return KeyNotFound();
     *value = it->second;
     return Status::OK();
   }
@@ -530,7 +530,7 @@ Status Store::Get(std::string_view key, std::string* value) const {
   if (cache_ == nullptr) return engine_->Get(StateKey(key), value);
   std::uint64_t generation = 0;
   if (auto hit = cache_->Lookup(key, &generation)) {
-    if (!*hit) return Status::NotFound("no such key");
+    if (!*hit) return KeyNotFound();
     *value = std::move(**hit);
     return Status::OK();
   }
