@@ -468,14 +468,13 @@ class Replay {
     // Where the source keeps results and writes and the replay's equal them, the checkers
     // have already hashed them.
     const bool stored = it->src.keeps_records && it->src.stored.ok();
-    const std::string encoded = writes.Encode();
     const bool same_results = stored && it->src.results == results;
-    const bool same_writes = stored && it->src.writes == encoded;
+    const bool same_writes = stored && writes.EncodesAs(it->src.writes);
     if ((same_results ? it->stored_results_root : ResultsRoot(results)) != b.header.results_root) {
       return Failed(h, "results_root", "executing the block gives other results than its header commits to");
     }
     const Hash256 root =
-        NextStateRoot(prev_.state_root, h, same_writes ? it->stored_writes_digest : EncodedWriteSetDigest(encoded));
+        NextStateRoot(prev_.state_root, h, same_writes ? it->stored_writes_digest : WriteSetDigest(writes));
     if (root != b.header.state_root) {
       return Failed(h, "state_root", "executing the block gives state root " + ToHex(root) + ", its header says " +
                                          ToHex(b.header.state_root));

@@ -1,6 +1,7 @@
 #include "ledger/state.h"
 
 #include <algorithm>
+#include <array>
 #include <functional>
 
 #include "ledger/encoding.h"
@@ -65,6 +66,32 @@ std::string WriteSet::Encode() const {
     if (v) w.Bytes(*v);
   }
   return w.Release();
+}
+
+bool WriteSet::EncodesAs(std::string_view bytes) const {
+  std::size_t at = 0;
+  auto take = [&](std::string_view want) {
+    if (bytes.size() - at < want.size() || bytes.compare(at, want.size(), want) != 0) return false;
+    at += want.size();
+    return true;
+  };
+  auto be32 = [](std::size_t v) {
+    std::array<char, 4> b{};
+    for (int i = 3; i >= 0; --i, v >>= 8) b[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xff);
+    return b;
+  };
+  auto bytes_field = [&](std::string_view b) {
+    const auto len = be32(b.size());
+    return take(std::string_view(len.data(), len.size())) && take(b);
+  };
+  const auto count = be32(entries_.size());
+  if (!take(std::string_view(count.data(), count.size()))) return false;
+  for (const auto& [k, v] : entries_) {
+    const char present = v ? 1 : 0;
+    if (!bytes_field(k) || !take(std::string_view(&present, 1))) return false;
+    if (v && !bytes_field(*v)) return false;
+  }
+  return at == bytes.size();
 }
 
 Status WriteSet::Decode(std::string_view bytes, WriteSet* out) {

@@ -84,6 +84,8 @@ class WriteSet {
   // Layout: u32 count, then per entry in key order: bytes key, bool present, bytes value
   // if present.
   std::string Encode() const;
+  // Whether Encode() would give exactly `bytes`, without making the encoding.
+  bool EncodesAs(std::string_view bytes) const;
   // Errors: kTruncated, kTrailingData, kTooLarge (a key or value over its limit, or more
   // than limits::kMaxWritesPerBlock entries), kCorruption (keys not strictly increasing).
   static Status Decode(std::string_view bytes, WriteSet* out);

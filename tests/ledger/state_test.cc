@@ -271,6 +271,26 @@ TEST(WriteSet, GoldenLayout) {
   EXPECT_EQ(back, w);
 }
 
+// EncodesAs answers exactly whether Encode() gives the bytes: the audit relies on it to
+// compare a replayed write set with the stored one without encoding it.
+TEST(WriteSet, EncodesAsMatchesEncodeExactly) {
+  WriteSet w;
+  w.Put("b", "2");
+  w.Delete("a");
+  w.Put(std::string(300, 'k'), std::string(70000, 'v'));
+  const std::string enc = w.Encode();
+  EXPECT_TRUE(w.EncodesAs(enc));
+  EXPECT_FALSE(w.EncodesAs(enc.substr(0, enc.size() - 1)));  // short
+  EXPECT_FALSE(w.EncodesAs(enc + "x"));                       // trailing byte
+  for (std::size_t at : {std::size_t{0}, std::size_t{3}, std::size_t{8}, std::size_t{13}, enc.size() / 2, enc.size() - 1}) {
+    std::string changed = enc;
+    changed[at] = static_cast<char>(changed[at] ^ 1);
+    EXPECT_FALSE(w.EncodesAs(changed)) << "byte " << at;
+  }
+  EXPECT_TRUE(WriteSet().EncodesAs(WriteSet().Encode()));
+  EXPECT_FALSE(WriteSet().EncodesAs(""));
+}
+
 TEST(WriteSet, UnorderedOrRepeatedKeysAreCorruption) {
   Writer e;
   e.U32(2);
