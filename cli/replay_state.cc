@@ -86,15 +86,8 @@ using Inner = ReplayState::Inner;
 using Node = ReplayState::Node;
 using Rec = ReplayState::Rec;
 
-// The 8 bytes of `key` from offset p, big-endian, zero past its end.
-std::uint64_t HeadAt(std::string_view key, std::size_t p) {
-  std::uint64_t h = 0;
-  for (std::size_t i = 0; i < 8; ++i) {
-    const std::size_t at = p + i;
-    h = h << 8 | (at < key.size() ? static_cast<unsigned char>(key[at]) : 0U);
-  }
-  return h;
-}
+// The key's head at offset p (ledger/state.h).
+std::uint64_t HeadAt(std::string_view key, std::size_t p) { return KeyHead(key, p); }
 
 std::size_t CommonPrefix(std::string_view a, std::string_view b) {
   const std::size_t m = std::min(a.size(), b.size());

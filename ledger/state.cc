@@ -233,7 +233,7 @@ class OverlayEntriesIterator {
     const std::size_t slash = prefix.find('/');
     if (slash != std::string_view::npos) {
       const std::string_view name = prefix.substr(0, slash + 1);
-      for (const StateOverlay::Family& f : o_->families_) {
+      for (StateOverlay::Family& f : o_->families_) {
         if (f.name == name) {
           o_->SortFamily(f);
           family_ = &f.sorted;
@@ -312,8 +312,7 @@ std::uint32_t StateOverlay::FamilyOf(std::string_view key) {
   return static_cast<std::uint32_t>(families_.size() - 1);
 }
 
-void StateOverlay::SortFamily(const Family& family) const {
-  auto& f = const_cast<Family&>(family);  // the index is a cache of the entries' order
+void StateOverlay::SortFamily(Family& f) const {
   if (f.pending.empty()) return;
   auto less = [&](std::uint32_t a, std::uint32_t b) { return entries_[a].key < entries_[b].key; };
   if (f.pending.size() * 32 < f.sorted.size()) {
@@ -338,12 +337,7 @@ void StateOverlay::SortFamily(const Family& family) const {
     };
     std::vector<Item> items;
     items.reserve(f.pending.size());
-    for (std::uint32_t i : f.pending) {
-      std::string_view k = entries_[i].key;
-      std::uint64_t h = 0;
-      for (std::size_t b = 0; b < 8; ++b) h = h << 8 | (common + b < k.size() ? static_cast<unsigned char>(k[common + b]) : 0U);
-      items.push_back({h, i});
-    }
+    for (std::uint32_t i : f.pending) items.push_back({KeyHead(entries_[i].key, common), i});
     std::sort(items.begin(), items.end(), [&](const Item& a, const Item& b) {
       return a.head != b.head ? a.head < b.head : entries_[a.entry].key < entries_[b.entry].key;
     });
@@ -355,12 +349,12 @@ void StateOverlay::SortFamily(const Family& family) const {
 }
 
 std::vector<std::uint32_t> StateOverlay::AllSorted() const {
-  std::vector<const Family*> order;
-  for (const Family& f : families_) order.push_back(&f);
+  std::vector<Family*> order;
+  for (Family& f : families_) order.push_back(&f);
   std::sort(order.begin(), order.end(), [](const Family* a, const Family* b) { return a->name < b->name; });
   std::vector<std::uint32_t> all;
   all.reserve(entries_.size());
-  for (const Family* f : order) {
+  for (Family* f : order) {
     SortFamily(*f);
     all.insert(all.end(), f->sorted.begin(), f->sorted.end());
   }
@@ -451,13 +445,10 @@ void StateOverlay::RollbackTo(std::size_t sp) {
   }
 }
 
-void StateOverlay::Release(std::size_t sp) {
-  if (savepoints_ > 0) --savepoints_;
-  if (savepoints_ == 0) {
-    undo_.clear();
-  } else {
-    (void)sp;  // an inner savepoint's writes stay in the log for the outer one
-  }
+void StateOverlay::Release(std::size_t) {
+  // An inner savepoint's writes stay in the log, for an outer one to undo; the outermost's
+  // release ends the log.
+  if (savepoints_ > 0 && --savepoints_ == 0) undo_.clear();
 }
 
 WriteSet StateOverlay::writes() const {
