@@ -309,12 +309,7 @@ class SeenIds {
   };
   // The ids come from the ledger under audit, which may have been made to collide; the
   // salt, drawn per run, keeps their places unpredictable.
-  std::uint64_t Mix(std::uint64_t x) const {
-    x ^= salt_;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-  }
+  std::uint64_t Mix(std::uint64_t x) const { return MixWord(x, salt_); }
   void Grow() {
     std::vector<Slot> old = std::move(slots_);
     slots_.assign(std::max<std::size_t>(1024, 2 * old.size()), Slot{});

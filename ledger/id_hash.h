@@ -13,14 +13,19 @@
 
 namespace nanum {
 
-// SplitMix64's finaliser of the id's `i`-th 8 bytes (i < 4) xor `salt`.
-inline std::uint64_t MixIdWord(const Hash256& id, std::size_t i, std::uint64_t salt) {
-  std::uint64_t x;
-  std::memcpy(&x, id.data() + 8 * i, sizeof x);
+// SplitMix64's finaliser of `x` xor `salt`.
+inline std::uint64_t MixWord(std::uint64_t x, std::uint64_t salt) {
   x ^= salt;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
   return x ^ (x >> 31);
+}
+
+// The same of the id's `i`-th 8 bytes (i < 4).
+inline std::uint64_t MixIdWord(const Hash256& id, std::size_t i, std::uint64_t salt) {
+  std::uint64_t x;
+  std::memcpy(&x, id.data() + 8 * i, sizeof x);
+  return MixWord(x, salt);
 }
 
 // A salt for the above, from the operating system's randomness.
