@@ -47,15 +47,19 @@ std::optional<std::array<std::uint8_t, N>> FixedFromHex(std::string_view hex) {
 class Sha256 {
  public:
   Sha256();
-  ~Sha256();
   Sha256(const Sha256&) = delete;
   Sha256& operator=(const Sha256&) = delete;
   Sha256& Update(std::string_view data);
   Sha256& Update(const Hash256& h);
   Hash256 Finish();  // REQUIRES: called once
 
+  // Room for OpenSSL's SHA256_CTX (112 bytes), kept here so that a hash allocates nothing.
+  struct alignas(8) Context {
+    unsigned char bytes[128];
+  };
+
  private:
-  void* ctx_;  // EVP_MD_CTX*
+  Context ctx_;
 };
 
 Hash256 Sha256Of(std::string_view data);

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <thread>
 
 namespace nanum {
 namespace {
@@ -27,6 +29,36 @@ TEST(Sha256, TaggedHashIsBip340Construction) {
   std::string pre(reinterpret_cast<const char*>(tag.data()), 32);
   EXPECT_EQ(TaggedHash("nanum/tx", "body"), Sha256Of(pre + pre + "body"));
   EXPECT_NE(TaggedHash("nanum/tx", "body"), TaggedHash("nanum/block", "body"));
+}
+
+// TaggedHash starts from a copy of the tag's hashed first block, kept per thread: it must
+// give the definition's hash whatever tags came before, at every length around the 64-byte
+// blocks, and on threads that each keep their own copies.
+TEST(Sha256, TaggedHashKeepsToItsDefinitionAcrossTagsLengthsAndThreads) {
+  auto definition = [](const std::string& tag, const std::string& data) {
+    const Hash256 t = Sha256Of(tag);
+    const std::string pre(reinterpret_cast<const char*>(t.data()), 32);
+    return Sha256Of(pre + pre + data);
+  };
+  auto check = [&](int salt, int* mismatches) {
+    for (int len = 0; len <= 200; ++len) {
+      std::string data(static_cast<std::size_t>(len), '\0');
+      for (int i = 0; i < len; ++i) data[static_cast<std::size_t>(i)] = static_cast<char>(i * 31 + salt);
+      const std::string tag = "nanum/test/" + std::to_string((len * 7 + salt) % 13);
+      if (TaggedHash(tag, data) != definition(tag, data)) ++*mismatches;
+      // The incremental hash split anywhere gives the one-shot hash.
+      Sha256 h;
+      h.Update(std::string_view(data).substr(0, static_cast<std::size_t>(len / 3)))
+          .Update(std::string_view(data).substr(static_cast<std::size_t>(len / 3)));
+      if (h.Finish() != Sha256Of(data)) ++*mismatches;
+    }
+  };
+  int here = 0, there = 0;
+  std::thread t([&] { check(1, &there); });
+  check(2, &here);
+  t.join();
+  EXPECT_EQ(here, 0);
+  EXPECT_EQ(there, 0);
 }
 
 TEST(Hex, RoundTripAndRejects) {
