@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 deploy/install-deps.sh   # the host's tools: cmake, ninja, protoc, grpc_cpp_plugin, headers
-libs=(libleveldb-dev libsnappy-dev libsecp256k1-dev libssl-dev libprotobuf-dev libgrpc++-dev libtomlplusplus-dev)
+libs=(libleveldb-dev libsnappy-dev libsecp256k1-dev libssl-dev libprotobuf-dev libgrpc++-dev libtomlplusplus-dev libjemalloc-dev)
 want=(crossbuild-essential-arm64)
 for l in "${libs[@]}"; do want+=("$l:arm64"); done
 missing=()

@@ -14,6 +14,8 @@ packages=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   # nanumd and nanumctl: configuration (TOML), JSON (genesis, --json), command lines
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
+  # nanumctl's allocator: the audit's replay makes millions of small allocations
+  libjemalloc-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # tools used by the tests and scripts
