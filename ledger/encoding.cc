@@ -5,36 +5,17 @@
 
 namespace nanum {
 
-void Writer::BigEndian(std::uint64_t v, int width) {
-  for (int i = width - 1; i >= 0; --i) {
-    out_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-  }
-}
-
 void Writer::Bytes(std::string_view b) {
   assert(b.size() <= std::numeric_limits<std::uint32_t>::max());
   U32(static_cast<std::uint32_t>(b.size()));
   out_.append(b);
 }
 
-bool Reader::Need(std::size_t n) {
+bool Reader::NeedFailed(std::size_t n) {
   if (!status_.ok()) return false;
-  if (remaining() < n) {
-    status_ = Status::Truncated(std::string(what_) + " ends at byte " + std::to_string(in_.size()) +
-                                ", " + std::to_string(n) + " more expected at byte " +
-                                std::to_string(pos_));
-    return false;
-  }
-  return true;
-}
-
-std::uint64_t Reader::BigEndian(int width) {
-  if (!Need(static_cast<std::size_t>(width))) return 0;
-  std::uint64_t v = 0;
-  for (int i = 0; i < width; ++i) {
-    v = (v << 8) | static_cast<std::uint8_t>(in_[pos_++]);
-  }
-  return v;
+  status_ = Status::Truncated(std::string(what_) + " ends at byte " + std::to_string(in_.size()) + ", " +
+                              std::to_string(n) + " more expected at byte " + std::to_string(pos_));
+  return false;
 }
 
 std::uint8_t Reader::U8() {

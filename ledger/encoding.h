@@ -18,6 +18,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -51,7 +52,12 @@ class Writer {
   std::string Release() { return std::move(out_); }
 
  private:
-  void BigEndian(std::uint64_t v, int width);
+  // Inline, so that the width is a constant where it is called and the bytes go in as one.
+  void BigEndian(std::uint64_t v, int width) {
+    char b[8];
+    for (int i = 0; i < width; ++i) b[i] = static_cast<char>((v >> (8 * (width - 1 - i))) & 0xff);
+    out_.append(b, static_cast<std::size_t>(width));
+  }
   std::string out_;
 };
 
@@ -72,7 +78,7 @@ class Reader {
   std::array<std::uint8_t, N> Fixed() {
     std::array<std::uint8_t, N> a{};
     if (Need(N)) {
-      for (std::size_t i = 0; i < N; ++i) a[i] = static_cast<std::uint8_t>(in_[pos_ + i]);
+      std::memcpy(a.data(), in_.data() + pos_, N);
       pos_ += N;
     }
     return a;
@@ -97,8 +103,16 @@ class Reader {
   Status Finish();
 
  private:
-  bool Need(std::size_t n);
-  std::uint64_t BigEndian(int width);
+  bool Need(std::size_t n) { return (status_.ok() && remaining() >= n) || NeedFailed(n); }
+  bool NeedFailed(std::size_t n);  // records the truncation; returns false
+  std::uint64_t BigEndian(int width) {
+    if (!Need(static_cast<std::size_t>(width))) return 0;
+    const auto* p = reinterpret_cast<const unsigned char*>(in_.data() + pos_);
+    std::uint64_t v = 0;
+    for (int i = 0; i < width; ++i) v = (v << 8) | p[i];
+    pos_ += static_cast<std::size_t>(width);
+    return v;
+  }
 
   std::string_view in_;
   std::string_view what_;
