@@ -661,54 +661,88 @@ class Executor {
       NANUM_RETURN_IF_ERROR(Load(*s, ContractKey(ParseBe64(it->key().substr(13))), &c));
       contracts.push_back(std::move(c));
     }
-    std::map<std::string, Party> sellers, buyers;
+    // The members party to the slot's contracts, in id order, and each contract's seller and
+    // buyer as indexes into them: the bookkeeping below finds a member by index, not by
+    // looking its id up again for every contract.
+    std::vector<std::string_view> ids;
+    ids.reserve(2 * contracts.size());
     for (const auto& c : contracts) {
-      sellers[c.seller].contracted += c.quantity_wh;
-      buyers[c.buyer].contracted += c.quantity_wh;
+      ids.push_back(c.seller);
+      ids.push_back(c.buyer);
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    auto index_of = [&](std::string_view id) -> std::size_t {  // ids.size() when not a party
+      const auto at = std::lower_bound(ids.begin(), ids.end(), id);
+      return at != ids.end() && *at == id ? static_cast<std::size_t>(at - ids.begin()) : ids.size();
+    };
+    std::vector<std::pair<std::size_t, std::size_t>> party_of(contracts.size());  // seller, buyer
+    std::vector<Party> sellers(ids.size()), buyers(ids.size());
+    std::vector<bool> sells(ids.size(), false), buys(ids.size(), false);
+    for (std::size_t k = 0; k < contracts.size(); ++k) {
+      const Contract& c = contracts[k];
+      party_of[k] = {index_of(c.seller), index_of(c.buyer)};
+      sellers[party_of[k].first].contracted += c.quantity_wh;
+      sells[party_of[k].first] = true;
+      buyers[party_of[k].second].contracted += c.quantity_wh;
+      buys[party_of[k].second] = true;
     }
     // Measured energy per member: the sum over its meters' readings for the slot.
     const std::string prefix = SlotEnergyPrefix(slot_no);
     for (auto it = s->NewIterator(prefix); it->Valid(); it->Next()) {
       std::string_view rest = it->key().substr(prefix.size());
-      const std::string member(rest.substr(0, rest.find('/')));
       SlotEnergy e;
       NANUM_RETURN_IF_ERROR(Decode(it->value(), &e));
-      if (auto p = sellers.find(member); p != sellers.end()) {
-        p->second.measured += e.export_wh;
-        p->second.has_reading = true;
+      const std::size_t i = index_of(rest.substr(0, rest.find('/')));
+      if (i == ids.size()) continue;
+      if (sells[i]) {
+        sellers[i].measured += e.export_wh;
+        sellers[i].has_reading = true;
       }
-      if (auto p = buyers.find(member); p != buyers.end()) {
-        p->second.measured += e.import_wh;
-        p->second.has_reading = true;
+      if (buys[i]) {
+        buyers[i].measured += e.import_wh;
+        buyers[i].has_reading = true;
       }
     }
     const u128 tol = 1000 - p_.tolerance_permille;
-    for (auto& [id, p] : sellers) p.full = static_cast<u128>(p.measured) * 1000 >= static_cast<u128>(p.contracted) * tol;
-    for (auto& [id, p] : buyers) {
-      if (!p.has_reading) p.measured = p.contracted;  // a buyer cannot avoid paying by going offline
-      p.full = static_cast<u128>(p.measured) * 1000 >= static_cast<u128>(p.contracted) * tol;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      Party& ps = sellers[i];
+      if (sells[i]) ps.full = static_cast<u128>(ps.measured) * 1000 >= static_cast<u128>(ps.contracted) * tol;
+      Party& pb = buyers[i];
+      if (!buys[i]) continue;
+      if (!pb.has_reading) pb.measured = pb.contracted;  // a buyer cannot avoid paying by going offline
+      pb.full = static_cast<u128>(pb.measured) * 1000 >= static_cast<u128>(pb.contracted) * tol;
     }
 
-    std::map<std::string, Settlement> records;
-    auto record = [&](const std::string& member) -> Settlement& {
-      Settlement& r = records[member];
-      r.slot = slot_no;
-      r.member = member;
-      r.height = height_;
-      return r;
-    };
     // Each member is loaded once and saved once, after every contract: a member is party
     // to many of a slot's contracts, and the balances move in the same order either way.
-    std::map<std::string, Member> members;
-    auto member = [&](const std::string& id, Member** out) -> Status {
-      auto [it, fresh] = members.try_emplace(id);
-      if (fresh) NANUM_RETURN_IF_ERROR(Load(*s, MemberKey(id), &it->second));
-      *out = &it->second;
+    std::vector<Settlement> records(ids.size());
+    std::vector<bool> recorded(ids.size(), false);
+    auto record = [&](std::size_t i) -> Settlement& {
+      Settlement& r = records[i];
+      if (!recorded[i]) {
+        recorded[i] = true;
+        r.slot = slot_no;
+        r.member = std::string(ids[i]);
+        r.height = height_;
+      }
+      return r;
+    };
+    std::vector<Member> members(ids.size());
+    std::vector<bool> loaded(ids.size(), false);
+    auto member = [&](std::size_t i, Member** out) -> Status {
+      if (!loaded[i]) {
+        NANUM_RETURN_IF_ERROR(Load(*s, MemberKey(ids[i]), &members[i]));
+        loaded[i] = true;
+      }
+      *out = &members[i];
       return Status::OK();
     };
-    for (auto& c : contracts) {
-      const Party& ps = sellers[c.seller];
-      const Party& pb = buyers[c.buyer];
+    for (std::size_t k = 0; k < contracts.size(); ++k) {
+      Contract& c = contracts[k];
+      const auto [si, bi] = party_of[k];
+      const Party& ps = sellers[si];
+      const Party& pb = buyers[bi];
       const std::uint64_t q = c.quantity_wh;
       const std::uint64_t ds = ps.full ? q : static_cast<std::uint64_t>(static_cast<u128>(q) * ps.measured / ps.contracted);
       const std::uint64_t db = pb.full ? q : static_cast<std::uint64_t>(static_cast<u128>(q) * pb.measured / pb.contracted);
@@ -718,10 +752,10 @@ class Executor {
 
       Member* buyer = nullptr;
       Member* seller = nullptr;
-      NANUM_RETURN_IF_ERROR(member(c.buyer, &buyer));
+      NANUM_RETURN_IF_ERROR(member(bi, &buyer));
       buyer->escrow -= escrow;
       buyer->available += escrow - pay;
-      NANUM_RETURN_IF_ERROR(member(c.seller, &seller));
+      NANUM_RETURN_IF_ERROR(member(si, &seller));
       if (!AddMoney(&seller->available, pay)) return Status::Corruption("settlement overflows a balance");
 
       std::int64_t penalty = 0;
@@ -737,14 +771,14 @@ class Executor {
       c.penalty = penalty;
       NANUM_RETURN_IF_ERROR(Save(s, ContractKey(c.id), c));
 
-      Settlement& rs = record(c.seller);
+      Settlement& rs = record(si);
       rs.sold_wh += q;
       rs.exported_wh = ps.measured;
       rs.export_measured = ps.has_reading;
       rs.delivered_sold_wh += d;
       rs.received += pay;
       rs.penalty_paid += penalty;
-      Settlement& rb = record(c.buyer);
+      Settlement& rb = record(bi);
       rb.bought_wh += q;
       rb.imported_wh = pb.measured;
       rb.import_measured = pb.has_reading;
@@ -753,10 +787,13 @@ class Executor {
       rb.refunded += escrow - pay;
       rb.penalty_received += penalty;
     }
-    for (const auto& [id, m] : members) NANUM_RETURN_IF_ERROR(Save(s, MemberKey(id), m));
-    for (const auto& [id, r] : records) {
-      NANUM_RETURN_IF_ERROR(Save(s, SettlementKey(slot_no, id), r));
-      NANUM_RETURN_IF_ERROR(s->Put(MemberSettlementsPrefix(id) + Be64(slot_no), ""));
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      if (loaded[i]) NANUM_RETURN_IF_ERROR(Save(s, MemberKey(ids[i]), members[i]));
+    }
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      if (!recorded[i]) continue;
+      NANUM_RETURN_IF_ERROR(Save(s, SettlementKey(slot_no, ids[i]), records[i]));
+      NANUM_RETURN_IF_ERROR(s->Put(MemberSettlementsPrefix(ids[i]) + Be64(slot_no), ""));
     }
     return ResetSlot(slot_no, &slot);
   }
