@@ -449,7 +449,7 @@ class Executor {
         if (!r.ok()) return r;
       }
     }
-    NANUM_TRY(s->Put(SlotOrderKey(o.slot, o.id), ""));
+    NANUM_TRY(s->Put(SlotOrderKey(o.slot, o.id), m.id));
     NANUM_TRY(s->Put(MemberOrderKey(m.id, o.slot, o.id), ""));
     if (o.remaining_wh > 0) {
       if (p_.mechanism == static_cast<std::uint8_t>(Mechanism::kContinuous)) {
@@ -804,12 +804,12 @@ class Executor {
     StateOverlay* s = &block_;
     std::vector<std::string> drop;
     const std::string sord = "sord/" + Be64(slot_no);
+    // The slot's order index names each order's owner, whose index key goes too: the
+    // orders need not be read to be dropped.
     for (auto it = s->NewIterator(sord); it->Valid(); it->Next()) {
       const Hash256 id = HashFrom(it->key().substr(sord.size()));
-      Order o;
-      NANUM_RETURN_IF_ERROR(Load(*s, OrderKey(id), &o));
       drop.push_back(OrderKey(id));
-      drop.push_back(MemberOrderKey(o.owner, slot_no, id));
+      drop.push_back(MemberOrderKey(it->value(), slot_no, id));
       drop.emplace_back(it->key());
     }
     for (auto it = s->NewIterator(SlotEnergyPrefix(slot_no)); it->Valid(); it->Next()) drop.emplace_back(it->key());

@@ -20,7 +20,7 @@
 //   "ord/" id32                      Order (live until its slot is reset)
 //   "book/" slot8 side1 pkey8 h8 i4  order id32: the resting orders, best first
 //                                    (pkey = price for sells, 2^64-1-price for buys)
-//   "sord/" slot8 id32               "": a slot's orders, for expiry and reset
+//   "sord/" slot8 id32               owner's member id: a slot's orders, for reset
 //   "mord/" member "/" slot8 id32    "": a member's orders
 //   "mslot/" member "/" slot8        MemberSlot: the member's open orders per side
 //   "slot/" slot8                    Slot: phase, clearing price, volume

@@ -576,6 +576,11 @@ TEST(Settlement, SlotIsResetButHistoryStays) {
   std::vector<Order> orders;
   ASSERT_TRUE(MemberOrders(f.state(), "a", 10, &orders).ok());
   EXPECT_TRUE(orders.empty());
+  // Nothing of the slot's orders is left: no order, no entry in the slot's, a member's or
+  // the book's index, no slot energy.
+  for (const char* family : {"ord/", "sord/", "mord/", "book/", "srd/"}) {
+    EXPECT_FALSE(f.state().NewIterator(family)->Valid()) << family;
+  }
   Slot s;
   ASSERT_TRUE(GetSlot(f.state(), kSlot, &s).ok());
   EXPECT_EQ(s.phase, static_cast<std::uint8_t>(SlotPhase::kSettled));
