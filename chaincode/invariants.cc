@@ -36,8 +36,8 @@ void InvariantChecker::CheckAfterTx(const Transaction& tx, Result result, const 
   }
   const auto* po = std::get_if<PlaceOrder>(&tx.body().payload);
   if (po == nullptr) return;
-  Params p;
-  if (!GetParams(after, &p).ok() || p.mechanism != static_cast<std::uint8_t>(Mechanism::kContinuous)) return;
+  const Params* p = ParamsIn(after);
+  if (p == nullptr || p->mechanism != static_cast<std::uint8_t>(Mechanism::kContinuous)) return;
 
   // 4: walk the opposite side of the book as it is after the match. Every order still
   // resting there must come after the last order the match filled, in priority order, and
@@ -81,6 +81,17 @@ void InvariantChecker::CheckAfterTx(const Transaction& tx, Result result, const 
   }
 }
 
+const Params* InvariantChecker::ParamsIn(const StateReader& s) {
+  if (!s.Get("params", &scratch_).ok()) return nullptr;
+  if (!have_params_ || scratch_ != params_bytes_) {
+    have_params_ = false;
+    if (!Decode(scratch_, &params_).ok()) return nullptr;
+    params_bytes_.swap(scratch_);
+    have_params_ = true;
+  }
+  return &params_;
+}
+
 void InvariantChecker::CheckContract(const Contract& c) {
   if (c.price < c.sell_limit || c.price > c.buy_limit) {
     Violation(3, "contract " + std::to_string(c.id) + " at price " + std::to_string(c.price) +
@@ -121,14 +132,21 @@ Status InvariantChecker::CheckSupply(const StateReader& s, const WriteSet* write
     const auto& e = writes->entries();
     for (auto it = writes->LowerBound("mem/"); it != e.end() && it->first.rfind("mem/", 0) == 0; ++it) {
       auto cached = balances_.find(it->first);
-      if (cached != balances_.end()) {
-        total_ -= cached->second;
-        balances_.erase(cached);
+      if (cached != balances_.end()) total_ -= cached->second;
+      if (!it->second) {
+        if (cached != balances_.end()) balances_.erase(cached);
+        continue;
       }
-      if (!it->second) continue;
       u128 b = 0;
-      NANUM_RETURN_IF_ERROR(balance_of(*it->second, &b));
-      balances_.emplace(it->first, b);
+      if (Status st = balance_of(*it->second, &b); !st.ok()) {
+        if (cached != balances_.end()) balances_.erase(cached);
+        return st;
+      }
+      if (cached != balances_.end()) {
+        cached->second = b;  // in place: the member is already in the map
+      } else {
+        balances_.emplace(it->first, b);
+      }
       total_ += b;
     }
   }

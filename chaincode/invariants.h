@@ -57,6 +57,9 @@ class InvariantChecker {
   Status CheckSupply(const StateReader& s, const WriteSet* writes);
   void CheckContract(const Contract& c);
   Status CheckSettledSlot(const StateReader& s, std::uint64_t slot);
+  // The parameters in `s`, decoded again only when their stored bytes differ from the last
+  // ones read; null when they are missing or do not decode.
+  const Params* ParamsIn(const StateReader& s);
 
   std::uint64_t height_ = 0;
   Status first_;
@@ -65,6 +68,10 @@ class InvariantChecker {
   bool have_balances_ = false;
   std::map<std::string, Sum, std::less<>> balances_;  // member key → available + escrow
   Sum total_ = 0;
+  std::string params_bytes_;  // the bytes params_ was decoded from
+  Params params_;
+  bool have_params_ = false;
+  std::string scratch_;
 };
 
 }  // namespace nanum::market

@@ -71,19 +71,49 @@ TEST(Invariants, ContractPriceOutsideLimitsIsFound) {
   EXPECT_NE(checker.status().message().find("invariant 3"), std::string::npos) << checker.status().ToString();
 }
 
-TEST(Invariants, PassedOverOrderIsFound) {
+// Two sell orders resting, and a buy said to have matched the dearer one, leaving the cheaper
+// one resting: a match that passed an order over.
+struct PassedOver {
   MarketFixture f;
-  auto cheap = f.Sell("c", 10, 9);
-  auto dear = f.Sell("b", 10, 10);
-  f.Block(testing::kBeforeGate, {cheap, dear});
-  // Pretend a buy matched the dearer order and left the cheaper one resting.
-  auto buy = f.Buy("a", 10, 10);
-  Contract forged_contract;
-  forged_contract.sell_order = dear.id();
-  forged_contract.buy_order = buy.id();
-  StateOverlay after(&f.state());
+  Transaction buy;
+  Contract contract;
+
+  PassedOver() {
+    auto cheap = f.Sell("c", 10, 9);
+    auto dear = f.Sell("b", 10, 10);
+    f.Block(testing::kBeforeGate, {cheap, dear});
+    buy = f.Buy("a", 10, 10);
+    contract.sell_order = dear.id();
+    contract.buy_order = buy.id();
+  }
+};
+
+TEST(Invariants, PassedOverOrderIsFound) {
+  PassedOver s;
+  StateOverlay after(&s.f.state());
   InvariantChecker checker;
-  checker.Observer()(0, buy, Result::kOk, after, {forged_contract});
+  checker.Observer()(0, s.buy, Result::kOk, after, {s.contract});
+  EXPECT_NE(checker.status().message().find("invariant 4"), std::string::npos) << checker.status().ToString();
+}
+
+// The checker keeps the parameters it last decoded and must still see them change: passing
+// an order over breaks nothing under uniform-price clearing (rule 4 is continuous matching's),
+// and is found as soon as the parameters say continuous again.
+TEST(Invariants, ParametersThatChangeAreSeen) {
+  PassedOver s;
+  const MarketFixture& f = s.f;
+  Params p;
+  ASSERT_TRUE(GetParams(f.state(), &p).ok());
+  ASSERT_EQ(p.mechanism, static_cast<std::uint8_t>(Mechanism::kContinuous));
+  Params uniform = p;
+  uniform.mechanism = static_cast<std::uint8_t>(Mechanism::kUniformPrice);
+  StateOverlay auction(&f.state());
+  ASSERT_TRUE(auction.Put("params", Encode(uniform)).ok());
+  InvariantChecker checker;
+  checker.Observer()(0, s.buy, Result::kOk, auction, {s.contract});
+  EXPECT_TRUE(checker.status().ok()) << checker.status().ToString();
+  StateOverlay continuous(&f.state());
+  checker.Observer()(0, s.buy, Result::kOk, continuous, {s.contract});
   EXPECT_NE(checker.status().message().find("invariant 4"), std::string::npos) << checker.status().ToString();
 }
 
