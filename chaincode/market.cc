@@ -977,6 +977,7 @@ Status ExecuteBlock(const StateReader& state, std::uint64_t height, std::uint64_
                                    " ms is not after the previous block's " + std::to_string(clock.time_ms));
   }
   Executor ex(state, params, height, time_ms);
+  ex.block_state().Reserve(16 * txs.size() + 256);  // about 10 keys a transaction
   NANUM_RETURN_IF_ERROR(ex.RunTimeSteps());
 
   results->clear();

@@ -305,11 +305,14 @@ Status StateOverlay::Get(std::string_view key, std::string* value) const {
 std::uint32_t StateOverlay::FamilyOf(std::string_view key) {
   const std::size_t slash = key.find('/');
   const std::string_view name = slash == std::string_view::npos ? key : key.substr(0, slash + 1);
-  for (std::size_t f = 0; f < families_.size(); ++f) {
-    if (families_[f].name == name) return static_cast<std::uint32_t>(f);
-  }
-  families_.push_back(Family{std::string(name), {}, {}});
-  return static_cast<std::uint32_t>(families_.size() - 1);
+  const auto byte = [&](std::size_t i) -> std::size_t { return i < name.size() ? static_cast<unsigned char>(name[i]) : 0; };
+  std::uint32_t& cached = family_cache_[(name.size() * 31 + byte(0) * 7 + byte(1)) % family_cache_.size()];
+  if (cached != 0 && families_[cached - 1].name == name) return cached - 1;
+  std::size_t f = 0;
+  while (f < families_.size() && families_[f].name != name) ++f;
+  if (f == families_.size()) families_.push_back(Family{std::string(name), {}, {}});
+  cached = static_cast<std::uint32_t>(f + 1);
+  return static_cast<std::uint32_t>(f);
 }
 
 void StateOverlay::SortFamily(Family& f) const {
@@ -480,7 +483,15 @@ void StateOverlay::Discard() {
   entries_.clear();
   table_.clear();
   families_.clear();
+  family_cache_.fill(0);
   undo_.clear();
+}
+
+void StateOverlay::Reserve(std::size_t entries) {
+  entries_.reserve(entries);
+  std::size_t slots = 64;
+  while (slots < 2 * entries) slots *= 2;
+  if (slots > table_.size()) Rehash(slots);
 }
 
 }  // namespace nanum

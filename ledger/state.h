@@ -15,6 +15,7 @@
 // their own rule.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -167,6 +168,8 @@ class StateOverlay : public StateReader {
   // Writes a write set's entries, as Put and Delete would.
   void Apply(const WriteSet& writes);
   void Discard();
+  // Makes room for `entries` keys, so that a block's overlay is not copied as it grows.
+  void Reserve(std::size_t entries);
 
  private:
   struct Entry {
@@ -205,6 +208,9 @@ class StateOverlay : public StateReader {
   std::vector<Entry> entries_;        // in the order keys were first written
   std::vector<std::uint32_t> table_;  // open addressing: entry index + 1, 0 when empty
   mutable std::vector<Family> families_;  // sorted and pending change in const iteration
+  // Family indexes + 1 by a hash of the name's length and first two bytes (0: none), checked
+  // before the names are searched one by one.
+  std::array<std::uint32_t, 64> family_cache_{};
   std::vector<Undo> undo_;
   std::size_t savepoints_ = 0;
 };
