@@ -986,7 +986,7 @@ Status ExecuteBlock(const StateReader& state, std::uint64_t height, std::uint64_
   for (std::size_t i = 0; i < txs.size(); ++i) {
     Status error;
     const Result r = ex.ExecuteTx(txs[i], static_cast<std::uint32_t>(i), &made, &error);
-    NANUM_RETURN_IF_ERROR(error.Prefixed("block " + std::to_string(height) + " transaction " + std::to_string(i)));
+    if (!error.ok()) return error.Prefixed("block " + std::to_string(height) + " transaction " + std::to_string(i));
     results->push_back(TxResult{static_cast<std::uint32_t>(r), ResultName(r)});
     if (observer) observer(i, txs[i], r, ex.block_state(), made);
   }

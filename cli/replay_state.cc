@@ -73,6 +73,11 @@ struct ReplayState::Leaf : Node {
 
 struct ReplayState::Inner : Node {
   std::uint64_t head[kInnerCap + 1];
+  // The 8 bytes after the head: a separator's key bytes [plen + 8, plen + 16). An inner node
+  // high in the tree spans families, so its prefix is short and the heads of one family's
+  // separators ("mctr/mem" ...) tie; these tell most of them apart without reading the
+  // separators' strings.
+  std::uint64_t head2[kInnerCap + 1];
   std::string sep[kInnerCap + 1];
   Node* child[kInnerCap + 2];
 
@@ -138,34 +143,50 @@ std::size_t LeafLowerBound(const Leaf& l, std::string_view key, bool* equal) {
   return i;
 }
 
-// The child of `in` whose range holds `key`: the number of separators <= key.
+// The child of `in` whose range holds `key`: the number of separators <= key. Where heads
+// tie, a smaller second head means a smaller separator (zero padding past a string's end
+// keeps that true), a greater one a greater separator; only where both tie are the strings
+// compared.
 std::size_t Route(const Inner& in, std::string_view key) {
   if (const int po = PrefixOrder(in, key); po != 0) return po < 0 ? 0 : in.n;
   const std::uint64_t h = HeadAt(key, in.plen);
   std::size_t j = static_cast<std::size_t>(std::lower_bound(in.head, in.head + in.n, h) - in.head);
-  while (j < in.n && in.head[j] == h && std::string_view(in.sep[j]) <= key) ++j;
+  if (j == in.n || in.head[j] != h) return j;
+  const std::uint64_t h2 = HeadAt(key, in.plen + 8u);
+  while (j < in.n && in.head[j] == h &&
+         (in.head2[j] < h2 || (in.head2[j] == h2 && std::string_view(in.sep[j]) <= key))) {
+    ++j;
+  }
   return j;
 }
 
 // Sets the node's prefix to what its first and last entries share and recomputes the heads.
+// Returns whether the prefix changed.
 template <class KeyOf>
-void Reprefix(Node* node, std::uint64_t* heads, std::size_t count, KeyOf key_of) {
+bool Reprefix(Node* node, std::uint64_t* heads, std::size_t count, KeyOf key_of) {
   if (count == 0) {
+    const bool changed = node->plen != 0;
     node->plen = 0;
-    return;
+    return changed;
   }
   const std::string_view first = key_of(0), last = key_of(count - 1);
   const std::size_t p = std::min(CommonPrefix(first, last), kMaxPrefix);
-  if (p == node->plen && std::memcmp(node->prefix, first.data(), p) == 0) return;  // heads still hold
+  if (p == node->plen && std::memcmp(node->prefix, first.data(), p) == 0) return false;  // heads still hold
   SetPrefix(node, first.substr(0, p));
   for (std::size_t i = 0; i < count; ++i) heads[i] = HeadAt(key_of(i), p);
+  return true;
+}
+
+// Recomputes an inner node's second heads from its separators, after its prefix changed.
+void RefreshHead2(Inner* in) {
+  for (std::size_t j = 0; j < in->n; ++j) in->head2[j] = HeadAt(in->sep[j], in->plen + 8u);
 }
 
 void ReprefixLeaf(Leaf* l) {
   Reprefix(l, l->head, l->n, [l](std::size_t i) { return l->rec[i]->key(); });
 }
 void ReprefixInner(Inner* in) {
-  Reprefix(in, in->head, in->n, [in](std::size_t i) { return std::string_view(in->sep[i]); });
+  if (Reprefix(in, in->head, in->n, [in](std::size_t i) { return std::string_view(in->sep[i]); })) RefreshHead2(in);
 }
 
 // Makes the node's prefix one that `key`, about to come in, shares too.
@@ -179,11 +200,15 @@ void AdmitPrefix(Node* node, std::uint64_t* heads, std::string_view key) {
 
 // Inserts `sep` at position j of `in`, with `right` as the child after it.
 void InsertSeparator(Inner* in, std::size_t j, std::string sep, Node* right) {
+  const std::uint8_t plen = in->plen;
   AdmitPrefix(in, in->head, sep);
+  if (in->plen != plen) RefreshHead2(in);  // a prefix only ever shrinks here
   std::move_backward(in->head + j, in->head + in->n, in->head + in->n + 1);
+  std::move_backward(in->head2 + j, in->head2 + in->n, in->head2 + in->n + 1);
   std::move_backward(in->sep + j, in->sep + in->n, in->sep + in->n + 1);
   std::move_backward(in->child + j + 1, in->child + in->n + 1, in->child + in->n + 2);
   in->head[j] = HeadAt(sep, in->plen);
+  in->head2[j] = HeadAt(sep, in->plen + 8u);
   in->sep[j] = std::move(sep);
   in->child[j + 1] = right;
   ++in->n;
@@ -277,6 +302,7 @@ bool PutNode(Node* node, std::string_view key, std::string_view value, Split* sp
   r->n = static_cast<std::uint16_t>(in->n - m - 1);
   std::move(in->sep + m + 1, in->sep + in->n, r->sep);
   std::copy(in->head + m + 1, in->head + in->n, r->head);
+  std::copy(in->head2 + m + 1, in->head2 + in->n, r->head2);
   std::copy(in->child + m + 1, in->child + in->n + 1, r->child);
   SetPrefix(r, in->Prefix());
   split->sep = std::move(in->sep[m]);
@@ -327,6 +353,7 @@ bool EraseNode(Node* node, std::string_view key, bool* empty, Leaf** first) {
   // which holds no keys.
   const std::size_t s = j > 0 ? j - 1 : 0;
   std::move(in->head + s + 1, in->head + in->n, in->head + s);
+  std::move(in->head2 + s + 1, in->head2 + in->n, in->head2 + s);
   std::move(in->sep + s + 1, in->sep + in->n, in->sep + s);
   in->sep[in->n - 1].clear();
   std::move(in->child + j + 1, in->child + in->n + 1, in->child + j);
@@ -482,6 +509,7 @@ struct Checker {
     for (std::size_t j = 0; j < in->n; ++j) {
       if (!std::string_view(in->sep[j]).starts_with(in->Prefix())) return Fail("a separator without its node's prefix");
       if (in->head[j] != HeadAt(in->sep[j], in->plen)) return Fail("a stale separator head");
+      if (in->head2[j] != HeadAt(in->sep[j], in->plen + 8u)) return Fail("a stale second separator head");
       if (j > 0 && !(in->sep[j - 1] < in->sep[j])) return Fail("separators out of order");
     }
     for (std::size_t j = 0; j <= in->n; ++j) {

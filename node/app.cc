@@ -165,7 +165,7 @@ Status ChainApp::Check(const Block& block) {
   IdSet seen;
   seen.reserve(block.txs.size());
   for (const Transaction& tx : block.txs) {
-    NANUM_RETURN_IF_ERROR(Includable(tx, above, &seen).Prefixed("block " + std::to_string(block.header.height)));
+    if (Status s = Includable(tx, above, &seen); !s.ok()) return s.Prefixed("block " + std::to_string(block.header.height));
   }
   BlockHeader h = block.header;
   Spec spec;
@@ -207,7 +207,7 @@ Status ChainApp::Apply(const Block& block, std::vector<TxResult>* results, const
   } else {
     // Fetched from a peer (state transfer): check and execute it now.
     for (const Transaction& tx : block.txs) {
-      NANUM_RETURN_IF_ERROR(CheckNew(tx).Prefixed("block " + std::to_string(block.header.height)));
+      if (Status s = CheckNew(tx); !s.ok()) return s.Prefixed("block " + std::to_string(block.header.height));
     }
     BlockHeader h = block.header;
     NANUM_RETURN_IF_ERROR(Execute(block.header.prev_hash, block.txs, &h, &fresh)
