@@ -27,7 +27,7 @@ namespace {
 
 constexpr std::size_t kWindowTxs = 8192;      // transactions per window, about 0.1 s of checks
 constexpr std::size_t kWindowBlocks = 1024;   // blocks per window when blocks are small
-constexpr std::size_t kChunkTxs = 256;        // transactions per unit of signature work
+constexpr std::size_t kChunkTxs = 64;         // transactions per unit of signature work
 
 // ---- Sources ----
 
@@ -267,16 +267,24 @@ Status CompareRange(const StateReader& replay, const StateReader& live, const st
   return b->status();
 }
 
-// CompareRange over the whole state, each half of the keys on its own thread: at the end of
-// the audit nothing else is left to run.
+// CompareRange over the whole state, in key ranges that two threads take in turn: at the end
+// of the audit nothing else is left to run, and many ranges keep both busy to the end. The
+// first difference in key order is reported.
 Status CompareStates(const ReplayState& replay, const StateReader& live) {
-  const std::string middle = replay.MiddleKey();
-  if (middle.empty()) return CompareRange(replay, live, "", "");
-  Status upper;
-  std::thread t([&] { upper = CompareRange(replay, live, middle, ""); });
-  Status lower = CompareRange(replay, live, "", middle);
+  const std::vector<std::string> splits = replay.SplitKeys();
+  const std::size_t ranges = splits.size() + 1;
+  std::vector<Status> result(ranges);
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t r = next++; r < ranges; r = next++) {
+      result[r] = CompareRange(replay, live, r == 0 ? std::string() : splits[r - 1], r == splits.size() ? std::string() : splits[r]);
+    }
+  };
+  std::thread t(work);
+  work();
   t.join();
-  return lower.ok() ? upper : lower;
+  for (const Status& s : result) NANUM_RETURN_IF_ERROR(s);
+  return Status::OK();
 }
 
 // The transactions replayed so far, by the first 8 bytes of their ids, with the height of

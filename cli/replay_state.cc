@@ -397,10 +397,10 @@ void ReplayState::Apply(const WriteSet& writes) {
   }
 }
 
-std::string ReplayState::MiddleKey() const {
+std::vector<std::string> ReplayState::SplitKeys() const {
   if (root_->leaf) return {};
   const auto* in = static_cast<const Inner*>(root_);
-  return in->sep[in->n / 2];
+  return std::vector<std::string>(in->sep, in->sep + in->n);
 }
 
 namespace {

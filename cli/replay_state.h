@@ -24,6 +24,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ledger/state.h"
 #include "ledger/status.h"
@@ -49,9 +50,9 @@ class ReplayState : public StateReader {
   void Apply(const WriteSet& writes);
 
   std::size_t size() const { return size_; }
-  // A key near the middle of the state in key order (the root's middle separator), to split
-  // work by key range; empty while the whole tree is one leaf.
-  std::string MiddleKey() const;
+  // Keys that split the state into ranges of about equal size in key order (the root's
+  // separators), to divide work by key range; none while the whole tree is one leaf.
+  std::vector<std::string> SplitKeys() const;
   // Walks the whole tree and checks what the search relies on: keys in strictly increasing
   // order along the leaves, each node's prefix and heads, separators that bound their
   // children, leaves linked in order, no empty leaf but a lone root, and the size. Returns
