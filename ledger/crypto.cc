@@ -85,8 +85,10 @@ namespace {
 SHA256_CTX* Ctx(Sha256::Context* c) { return reinterpret_cast<SHA256_CTX*>(c); }
 
 // The state after SHA256(tag) || SHA256(tag), the first 64-byte block of every hash under
-// `tag`. A thread keeps those of the tags it has used: there are a handful in the program.
-const SHA256_CTX& TagPrefix(std::string_view tag) {
+// `tag`. A thread keeps those of the first kCachedTags tags it uses (the program has a
+// handful, all constants); any further tag is hashed afresh each time.
+SHA256_CTX TagPrefix(std::string_view tag) {
+  constexpr std::size_t kCachedTags = 16;
   struct Cached {
     std::string tag;
     SHA256_CTX ctx;
@@ -96,12 +98,12 @@ const SHA256_CTX& TagPrefix(std::string_view tag) {
     if (c.tag == tag) return c.ctx;
   }
   const Hash256 t = Sha256Of(tag);
-  Cached c{std::string(tag), {}};
-  SHA256_Init(&c.ctx);
-  SHA256_Update(&c.ctx, t.data(), t.size());
-  SHA256_Update(&c.ctx, t.data(), t.size());
-  cache.push_back(std::move(c));
-  return cache.back().ctx;
+  SHA256_CTX ctx;
+  SHA256_Init(&ctx);
+  SHA256_Update(&ctx, t.data(), t.size());
+  SHA256_Update(&ctx, t.data(), t.size());
+  if (cache.size() < kCachedTags) cache.push_back({std::string(tag), ctx});
+  return ctx;
 }
 }  // namespace
 
